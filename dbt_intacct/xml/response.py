@@ -1,0 +1,355 @@
+"""Reading Intacct's response envelope (API.md section 4): three levels of status, errors, results.
+
+``parse_response`` only reads; deciding what a failure means for the run (retry, re-login, stop)
+is the client's job. A function's failure is data here (a ``FunctionResult``), never an exception.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote
+
+from lxml import etree
+
+from dbt_intacct.errors import IntacctError, TerminalIntacctError, TransientIntacctError
+from dbt_intacct.secrets import redact
+from dbt_intacct.xml.safe import MAX_XML_BYTES, UnsafeXmlError, parse_untrusted_xml
+
+DUPLICATE_ERRORNOS = frozenset({"BL34000061", "PL05000104"})
+# Our emulator's documented choice for "this function controlid already completed" (uniqueid=true);
+# Intacct's real number and wording are UNVERIFIED, so the text is matched as well.
+REPEATED_CONTROLID_ERRORNO = "XL03000010"
+_REPEATED_CONTROLID_TEXTS = ("already executed", "cannot be repeated")
+# Wrappers that follow the specific error and add nothing a user can act on.
+GENERIC_ERRORNOS = frozenset({"BL01001973", "XL03000009"})
+RATE_LIMIT_ERRORNO = "GW-0010"
+# Text the gateway uses for throttling and maintenance (seen in production clients, API.md [S23]).
+_TRANSIENT_TEXTS = ("api rate limit exceeded", "temporarily off-line", "temporarily offline")
+
+_TAG = re.compile(r"<[^>]*>")
+_SPACES = re.compile(r"\s+")
+_SUPPORT_ID = re.compile(r"\[Support ID: ([^\]]*)\]")
+
+
+def _clean(text: str) -> str:
+    """Strip tags and HTML escapes, decode a URL-encoded support id, collapse whitespace."""
+    text = html.unescape(_TAG.sub(" ", text))
+    text = _SUPPORT_ID.sub(lambda match: f"[Support ID: {unquote(match.group(1))}]", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def mentions_transient_condition(text: str) -> bool:
+    """True when ``text`` carries the gateway's throttling or maintenance wording."""
+    lowered = text.lower()
+    return any(phrase in lowered for phrase in _TRANSIENT_TEXTS)
+
+
+@dataclass(frozen=True)
+class ErrorDetail:
+    """One ``<error>`` of an ``<errormessage>``; any field may be empty."""
+
+    errorno: str
+    description: str
+    description2: str
+    correction: str
+
+    def text(self) -> str:
+        """What a user sees: the non-empty descriptions and correction, tags stripped, joined.
+
+        Prefixed with the error number when there is one, e.g.
+        ``BL34000061: Another Customer with the given value(s) C1 already exists Use a unique value instead.``
+        """
+        parts = [_clean(part) for part in (self.description, self.description2, self.correction)]
+        joined = " ".join(part for part in parts if part)
+        errorno = _clean(self.errorno)
+        if errorno and joined:
+            return f"{errorno}: {joined}"
+        return errorno or joined
+
+    @property
+    def is_transient(self) -> bool:
+        """Throttling (GW-0010, "API rate limit exceeded") or maintenance ("Temporarily Off-line")."""
+        return self.errorno == RATE_LIMIT_ERRORNO or mentions_transient_condition(self.text())
+
+
+def _errors(errormessage: etree._Element | None) -> tuple[ErrorDetail, ...]:
+    if errormessage is None:
+        return ()
+    return tuple(
+        ErrorDetail(
+            errorno=error.findtext("errorno", default="").strip(),
+            description=error.findtext("description", default=""),
+            description2=error.findtext("description2", default=""),
+            correction=error.findtext("correction", default=""),
+        )
+        for error in errormessage.iterfind("error")
+    )
+
+
+def _message(errors: tuple[ErrorDetail, ...]) -> str:
+    """The first specific error's text; generic wrappers only if nothing else is there."""
+    for error in errors:
+        if error.errorno not in GENERIC_ERRORNOS:
+            return error.text()
+    return errors[0].text() if errors else ""
+
+
+def _flatten(element: etree._Element) -> dict[str, Any]:
+    """Flatten one record: leaves by dotted path, repeated siblings as a list of flattened records.
+
+    ``<DISPLAYCONTACT><EMAIL1>a@b</EMAIL1></DISPLAYCONTACT>`` becomes ``{"DISPLAYCONTACT.EMAIL1": "a@b"}``,
+    the same spelling the model YAML's mapping keys use. A tag that repeats under one parent
+    (``ENTRIES/GLENTRY`` with two lines) becomes ``{"ENTRIES.GLENTRY": [{...}, {...}]}`` with keys
+    relative to each item; a single occurrence is flattened like any other element. Leaves are strings
+    exactly as sent (empty elements are ``""``); attributes are ignored.
+    """
+    groups: dict[str, list[etree._Element]] = {}
+    for child in element:
+        if isinstance(child.tag, str):
+            groups.setdefault(child.tag, []).append(child)
+    flat: dict[str, Any] = {}
+    for tag, children in groups.items():
+        if len(children) > 1:
+            flat[tag] = [_value(child) for child in children]
+            continue
+        value = _value(children[0])
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                flat[f"{tag}.{key}"] = inner
+        else:
+            flat[tag] = value
+    return flat
+
+
+def _value(element: etree._Element) -> str | dict[str, Any]:
+    if any(isinstance(child.tag, str) for child in element):
+        return _flatten(element)
+    return element.text or ""
+
+
+def _int_attribute(element: etree._Element | None, name: str) -> int | None:
+    if element is None:
+        return None
+    value = element.get(name)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class FunctionResult:
+    """The ``<result>`` of one function: its status, errors, and data (or a legacy ``<key>``)."""
+
+    status: str
+    function: str
+    controlid: str
+    errors: tuple[ErrorDetail, ...]
+    data: etree._Element | None
+    key: str | None
+
+    @property
+    def ok(self) -> bool:
+        """The function ran and succeeded."""
+        return self.status == "success"
+
+    @property
+    def errornos(self) -> tuple[str, ...]:
+        """Every error number, in order (the first is usually the specific one)."""
+        return tuple(error.errorno for error in self.errors)
+
+    @property
+    def message(self) -> str:
+        """The first specific error's text (generic wrappers like BL01001973 skipped), or ``""``."""
+        return _message(self.errors)
+
+    @property
+    def is_duplicate(self) -> bool:
+        """A create refused because the record's ID already exists (BL34000061, PL05000104)."""
+        return any(errorno in DUPLICATE_ERRORNOS for errorno in self.errornos)
+
+    @property
+    def is_repeated_controlid(self) -> bool:
+        """Refused because this controlid already completed under ``uniqueid=true``: maybe applied.
+
+        Matches errorno XL03000010 (the emulator's documented choice) or the words "already executed"
+        / "cannot be repeated"; Intacct's real answer is UNVERIFIED. Read the record back to know.
+        """
+        for error in self.errors:
+            if error.errorno == REPEATED_CONTROLID_ERRORNO:
+                return True
+            text = error.text().lower()
+            if any(phrase in text for phrase in _REPEATED_CONTROLID_TEXTS):
+                return True
+        return False
+
+    @property
+    def is_transient(self) -> bool:
+        """Failed for throttling or maintenance, not for the payload: worth sending again later."""
+        return not self.ok and any(error.is_transient for error in self.errors)
+
+    def records(self) -> list[dict[str, Any]]:
+        """Each child of ``<data>`` flattened to a dict (see ``_flatten``: dotted keys, string values)."""
+        if self.data is None:
+            return []
+        return [_flatten(child) for child in self.data if isinstance(child.tag, str)]
+
+    @property
+    def listtype(self) -> str | None:
+        """``<data listtype>``: ``objects`` after create/update, the object name after reads."""
+        return self.data.get("listtype") if self.data is not None else None
+
+    @property
+    def count(self) -> int | None:
+        """Records in this page (``<data count>``)."""
+        return _int_attribute(self.data, "count")
+
+    @property
+    def totalcount(self) -> int | None:
+        """Records matching the query across all pages."""
+        return _int_attribute(self.data, "totalcount")
+
+    @property
+    def numremaining(self) -> int | None:
+        """Records left after this page."""
+        return _int_attribute(self.data, "numremaining")
+
+    @property
+    def result_id(self) -> str | None:
+        """The ``readByQuery`` cursor to pass to ``readMore``."""
+        return self.data.get("resultId") if self.data is not None else None
+
+    @property
+    def offset(self) -> int | None:
+        """The ``query`` page's offset."""
+        return _int_attribute(self.data, "offset")
+
+
+def _parse_timestamp(text: str | None) -> datetime | None:
+    if not text or not text.strip():
+        return None
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Response:
+    """A parsed response: control status, authentication status, one result per function."""
+
+    control_status: str
+    control_errors: tuple[ErrorDetail, ...]
+    auth_status: str | None  # None when there is no <operation> (a control failure)
+    auth_errors: tuple[ErrorDetail, ...]
+    session_timestamp: datetime | None
+    session_timeout: datetime | None
+    results: tuple[FunctionResult, ...]
+
+    @property
+    def control_failed(self) -> bool:
+        """The gateway refused the request as a whole; nothing ran."""
+        return self.control_status != "success"
+
+    @property
+    def auth_failed(self) -> bool:
+        """Authentication failed (bad login, bad or expired session); nothing ran."""
+        return self.auth_status is not None and self.auth_status != "success"
+
+    @property
+    def message(self) -> str:
+        """The first specific request-level error (control, then authentication), or ``""``."""
+        return _message(self.control_errors) or _message(self.auth_errors)
+
+    def result_for(self, controlid: str) -> FunctionResult:
+        """The result whose ``controlid`` echoes the function's; ``KeyError`` when there is none."""
+        for result in self.results:
+            if result.controlid == controlid:
+                return result
+        raise KeyError(f"the response has no result for function controlid {controlid!r}")
+
+    def __iter__(self) -> Iterator[FunctionResult]:
+        return iter(self.results)
+
+
+def _result(element: etree._Element) -> FunctionResult:
+    key = element.find("key")
+    return FunctionResult(
+        status=element.findtext("status", default="").strip(),
+        function=element.findtext("function", default="").strip(),
+        controlid=element.findtext("controlid", default="").strip(),
+        errors=_errors(element.find("errormessage")),
+        data=element.find("data"),
+        key=(key.text or "").strip() if key is not None else None,
+    )
+
+
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+def describe_body(body: bytes, limit: int = 120) -> str:
+    """A short, safe description of a body we could not use: an HTML page's title or its first words."""
+    title = _TITLE.search(body[:65536])
+    text = (title.group(1) if title else body[:4096]).decode("utf-8", errors="replace")
+    text = _clean(redact(text))
+    return text[:limit] + ("..." if len(text) > limit else "")
+
+
+def _unusable(body: bytes, reason: str, http_status: int | None, max_bytes: int) -> IntacctError:
+    """The error for a body we cannot read as an Intacct response, classified by status and wording."""
+    readable = bool(body.strip()) and len(body) <= max_bytes
+    status = f"HTTP {http_status}" if http_status is not None else "a response"
+    message = f"Intacct answered {status} that cannot be used: {reason}"
+    if readable:
+        message += f" (body: {describe_body(body)!r})"
+    throttled = readable and mentions_transient_condition(body[:65536].decode("utf-8", errors="replace"))
+    if throttled or (http_status is not None and (http_status >= 500 or http_status in (408, 429))):
+        return TransientIntacctError(message)
+    return TerminalIntacctError(message)
+
+
+def parse_response(
+    body: bytes, *, http_status: int | None = None, max_bytes: int = MAX_XML_BYTES
+) -> Response:
+    """Parse a response body with entities, DTDs and network access off.
+
+    Raises ``TransientIntacctError`` when the body is unusable and ``http_status`` is 5xx, 408 or 429
+    (a CDN's HTML error page) or the body speaks of throttling, and ``TerminalIntacctError`` for any
+    other unusable body: empty, not XML, a DTD or entity declaration (billion laughs, XXE), over
+    ``max_bytes``, or not an Intacct ``<response>``. The message names the HTTP status.
+    """
+    try:
+        root = parse_untrusted_xml(body, max_bytes=max_bytes)
+    except UnsafeXmlError as exc:
+        raise _unusable(body, str(exc), http_status, max_bytes) from None
+    if root.tag != "response":
+        raise _unusable(
+            body, f"the XML root is <{root.tag}>, not Intacct's <response>", http_status, max_bytes
+        )
+    control = root.find("control")
+    if control is None:
+        raise _unusable(body, "the response has no <control> block", http_status, max_bytes)
+    operation = root.find("operation")
+    authentication = operation.find("authentication") if operation is not None else None
+    return Response(
+        control_status=control.findtext("status", default="").strip(),
+        control_errors=_errors(root.find("errormessage")),
+        auth_status=(
+            authentication.findtext("status", default="").strip() if authentication is not None else None
+        ),
+        auth_errors=_errors(operation.find("errormessage") if operation is not None else None),
+        session_timestamp=_parse_timestamp(
+            authentication.findtext("sessiontimestamp") if authentication is not None else None
+        ),
+        session_timeout=_parse_timestamp(
+            authentication.findtext("sessiontimeout") if authentication is not None else None
+        ),
+        results=tuple(_result(result) for result in operation.iterfind("result"))
+        if operation is not None
+        else (),
+    )
