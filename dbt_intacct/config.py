@@ -1,0 +1,204 @@
+"""Connections to Intacct: `intacct.yml` (Jinja-rendered like dbt's profiles.yml) or INTACCT_* variables."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from dbt_intacct.errors import ConfigError
+
+FILE_NAME = "intacct.yml"
+DEFAULT_ENDPOINT = "https://api.intacct.com/ia/xml/xmlgw.phtml"
+RESERVED_KEYS = frozenset({"alerts", "state_schema"})
+ENV_VARIABLES = {
+    "sender_id": "INTACCT_SENDER_ID",
+    "sender_password": "INTACCT_SENDER_PASSWORD",
+    "company_id": "INTACCT_COMPANY_ID",
+    "user_id": "INTACCT_USER_ID",
+    "user_password": "INTACCT_USER_PASSWORD",
+    "entity_id": "INTACCT_ENTITY_ID",
+    "endpoint": "INTACCT_ENDPOINT",
+}
+
+
+class Connection(BaseModel):
+    """One Intacct company login and how hard the tool may use it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sender_id: str = Field(min_length=1)
+    sender_password: SecretStr
+    company_id: str = Field(min_length=1)
+    user_id: str = Field(min_length=1)
+    user_password: SecretStr
+    entity_id: str | None = None
+    endpoint: str = DEFAULT_ENDPOINT
+    batch_size: int = Field(default=50, ge=1, le=500)
+    concurrency: int = Field(default=1, ge=1, le=8)
+    monthly_transaction_budget: int | None = Field(default=100_000, ge=0)
+    timeout_seconds: float = Field(default=300.0, gt=0)
+    max_retries: int = Field(default=6, ge=0, le=20)
+
+    @field_validator("entity_id")
+    @classmethod
+    def _blank_entity_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_is_safe(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme == "https" and parts.hostname:
+            return value
+        if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+            return value  # the local emulator
+        raise ValueError(
+            f"endpoint {value!r} must be an https:// URL (plain http is accepted only on loopback, "
+            "for the local emulator)"
+        )
+
+
+@dataclass(frozen=True)
+class IntacctConfig:
+    """Everything intacct.yml says: named connections, the state schema, alert settings."""
+
+    connections: Mapping[str, Connection]
+    source: str  # the file it came from, or "environment"
+    state_schema: str | None = None
+    alerts: tuple[Mapping[str, Any], ...] = ()
+
+    def connection(self, name: str) -> Connection:
+        try:
+            return self.connections[name]
+        except KeyError:
+            known = ", ".join(sorted(self.connections)) or "none"
+            raise ConfigError(
+                f"connection '{name}' is not defined in {self.source} (defined: {known})"
+            ) from None
+
+
+def find_config_file(profiles_dir: Path | None, project_dir: Path) -> Path | None:
+    """intacct.yml in --profiles-dir, then the project directory, then ~/.dbt/."""
+    candidates = [d for d in (profiles_dir, project_dir, Path.home() / ".dbt") if d is not None]
+    for directory in candidates:
+        path = directory / FILE_NAME
+        if path.is_file():
+            return path
+    return None
+
+
+def load_config(profiles_dir: Path | None, project_dir: Path) -> IntacctConfig:
+    """Load intacct.yml, or fall back to the INTACCT_* environment variables."""
+    path = find_config_file(profiles_dir, project_dir)
+    if path is None:
+        return _from_environment()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must be a mapping of connection names to settings")
+    rendered = _render(raw, str(path))
+    connections: dict[str, Connection] = {}
+    for name, settings in rendered.items():
+        if name in RESERVED_KEYS:
+            continue
+        if not isinstance(settings, dict):
+            raise ConfigError(f"{path}: connection '{name}' must be a mapping of settings")
+        connections[str(name)] = _connection(settings, f"{path}, connection '{name}'")
+    if not connections:
+        raise ConfigError(f"{path} defines no connection; add one named 'default'")
+    alerts = rendered.get("alerts") or []
+    if not isinstance(alerts, list):
+        raise ConfigError(f"{path}: 'alerts' must be a list")
+    state_schema = rendered.get("state_schema")
+    return IntacctConfig(
+        connections=connections,
+        source=str(path),
+        state_schema=str(state_schema) if state_schema else None,
+        alerts=tuple(alerts),
+    )
+
+
+def _from_environment() -> IntacctConfig:
+    settings = {key: os.environ[var] for key, var in ENV_VARIABLES.items() if os.environ.get(var)}
+    missing = [
+        var
+        for key, var in ENV_VARIABLES.items()
+        if key not in settings and key not in {"entity_id", "endpoint"}
+    ]
+    if missing:
+        raise ConfigError(
+            f"no {FILE_NAME} found (looked in --profiles-dir, the project directory and ~/.dbt/) and "
+            f"the environment lacks {', '.join(missing)}"
+        )
+    return IntacctConfig(
+        connections={"default": _connection(settings, "the INTACCT_* variables")}, source="environment"
+    )
+
+
+def _connection(settings: dict[str, Any], where: str) -> Connection:
+    try:
+        return Connection.model_validate(settings)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = ".".join(str(p) for p in error["loc"]) or "(connection)"
+            problems.append(f"{key}: {error['msg']}")
+        # pydantic never echoes SecretStr values; the messages name keys only.
+        raise ConfigError(f"{where}: " + "; ".join(problems)) from None
+
+
+def _render(value: Any, source: str) -> Any:
+    if isinstance(value, str):
+        return _render_string(value, source)
+    if isinstance(value, list):
+        return [_render(v, source) for v in value]
+    if isinstance(value, dict):
+        return {k: _render(v, source) for k, v in value.items()}
+    return value
+
+
+_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+def _env_var(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name)
+    if value is not None:
+        return value
+    if default is not None:
+        return default
+    raise ConfigError(f"environment variable {name} is not set (it is used in {FILE_NAME})")
+
+
+def _render_string(text: str, source: str) -> str:
+    if "{{" not in text and "{%" not in text:
+        return text
+    try:
+        rendered = _ENV.from_string(text).render(env_var=_env_var)
+    except ConfigError:
+        raise
+    except TemplateError as exc:
+        raise ConfigError(f"{source}: cannot render {text!r}: {exc}") from None
+    # Rendered values stay strings; pydantic turns "50" into 50 for numeric settings only, so a
+    # password made of digits stays a string.
+    return rendered
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

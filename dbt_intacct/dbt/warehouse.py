@@ -1,0 +1,261 @@
+"""The user's warehouse, reached through the dbt adapter of their profile and target.
+
+This is the only module that talks to dbt's adapter machinery. It loads the user's project and profile the
+way `dbt run-operation` does, adds the package's own macros (``dbt_intacct/dbt_project``) next to them, and
+gives the sync engine four things: render one of our macros to SQL, run a statement, read small control
+results, and stream row data in pages through the cursor (never a fetch-all).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from dbt_intacct.errors import ConfigError, WarehouseError
+
+PACKAGE_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+CONNECTION_NAME = "dbt-intacct"
+
+
+@dataclass(frozen=True)
+class DbtArgs:
+    """The dbt-named options every command takes."""
+
+    project_dir: Path
+    profiles_dir: Path | None = None
+    target: str | None = None
+    profile: str | None = None
+    vars: Mapping[str, Any] = field(default_factory=dict)
+
+    def resolved_profiles_dir(self) -> Path:
+        """Where dbt itself would look for profiles.yml: the flag, DBT_PROFILES_DIR, the project, ~/.dbt."""
+        if self.profiles_dir is not None:
+            return self.profiles_dir
+        env = os.environ.get("DBT_PROFILES_DIR")
+        if env:
+            return Path(env)
+        if (self.project_dir / "profiles.yml").exists():
+            return self.project_dir
+        return Path.home() / ".dbt"
+
+
+@dataclass(frozen=True)
+class WarehouseColumn:
+    name: str
+    data_type: str
+
+
+def _silence_dbt_events() -> None:
+    # dbt prints adapter registration and every SQL statement through its event system; our own output is
+    # the progress display and the summary, so dbt's loggers are removed.
+    from dbt_common.events.event_manager_client import cleanup_event_logger
+
+    cleanup_event_logger()
+
+
+class Warehouse:
+    """One open connection to the warehouse of the user's dbt profile and target."""
+
+    def __init__(self, args: DbtArgs) -> None:
+        self.args = args
+        self._adapter: Any = None
+        self._config: Any = None
+        self._manifest: Any = None
+
+    # -- life cycle -------------------------------------------------------------------------------------
+    @contextmanager
+    def open(self) -> Iterator[Warehouse]:
+        """Load the project, profile and macros, and hold one named connection for the block."""
+        self._load()
+        adapter = self._adapter
+        try:
+            with adapter.connection_named(CONNECTION_NAME):
+                yield self
+                self.commit()
+        finally:
+            adapter.cleanup_connections()
+
+    def _load(self) -> None:
+        from argparse import Namespace
+
+        from dbt.adapters.factory import get_adapter, register_adapter, reset_adapters
+        from dbt.config.runtime import RuntimeConfig
+        from dbt.context.providers import generate_runtime_macro_context
+        from dbt.flags import set_from_args
+        from dbt.mp_context import get_mp_context
+        from dbt.parser.manifest import ManifestLoader
+        from dbt_common.exceptions import DbtBaseException
+
+        project_dir = self.args.project_dir
+        if not (project_dir / "dbt_project.yml").exists():
+            raise ConfigError(
+                f"no dbt_project.yml in {project_dir}: run from your dbt project or pass --project-dir"
+            )
+        ns = Namespace(
+            project_dir=str(project_dir),
+            profiles_dir=str(self.args.resolved_profiles_dir()),
+            target=self.args.target,
+            profile=self.args.profile,
+            vars=dict(self.args.vars),
+            threads=1,
+            single_threaded=True,
+            which="run-operation",
+            log_level="none",
+            log_level_file="none",
+            send_anonymous_usage_stats=False,
+            partial_parse=False,
+        )
+        set_from_args(ns, None)
+        _silence_dbt_events()
+        try:
+            config = RuntimeConfig.from_args(ns)
+        except DbtBaseException as exc:
+            raise ConfigError(f"dbt could not load the project or profile: {exc}") from exc
+        reset_adapters()
+        register_adapter(config, get_mp_context())
+        adapter = get_adapter(config)
+        dependencies = config.load_dependencies()
+        for name, project in config.load_projects([str(PACKAGE_PROJECT_DIR)]):
+            # A user who also installed our dbt package (for its generic tests) already has it.
+            dependencies.setdefault(name, project)
+        manifest = ManifestLoader.load_macros(config, adapter.connections.set_query_header)
+        adapter.set_macro_resolver(manifest)
+        adapter.set_macro_context_generator(generate_runtime_macro_context)
+        self._config, self._adapter, self._manifest = config, adapter, manifest
+
+    # -- facts --------------------------------------------------------------------------------------------
+    @property
+    def adapter_type(self) -> str:
+        return str(self._adapter.type())
+
+    @property
+    def target_name(self) -> str:
+        return str(self._config.target_name)
+
+    @property
+    def target_schema(self) -> str:
+        return str(self._config.credentials.schema)
+
+    @property
+    def target_database(self) -> str | None:
+        database = getattr(self._config.credentials, "database", None)
+        return str(database) if database else None
+
+    def relation(self, database: str | None, schema: str, identifier: str) -> Any:
+        """A dbt relation object; rendering it quotes each part as the adapter requires."""
+        return self._adapter.Relation.create(database=database, schema=schema, identifier=identifier)
+
+    def relation_exists(self, relation: Any) -> bool:
+        found = self._adapter.get_relation(
+            database=relation.database, schema=relation.schema, identifier=relation.identifier
+        )
+        return found is not None
+
+    def columns(self, relation: Any) -> list[WarehouseColumn]:
+        """The relation's real columns, as the adapter reports them."""
+        try:
+            cols = self._adapter.get_columns_in_relation(relation)
+        except Exception as exc:
+            raise WarehouseError(f"could not read the columns of {relation}: {exc}") from exc
+        return [WarehouseColumn(name=str(c.name), data_type=str(c.dtype)) for c in cols]
+
+    def quote(self, identifier: str) -> str:
+        return str(self._adapter.quote(identifier))
+
+    # -- SQL ------------------------------------------------------------------------------------------
+    def render(self, macro_name: str, **kwargs: Any) -> str:
+        """Render one of the package's macros (they return SQL text; none of them runs anything)."""
+        from dbt.clients.jinja import MacroGenerator
+        from dbt.context.providers import generate_runtime_macro_context
+
+        macro = self._manifest.find_macro_by_name(macro_name, self._config.project_name, None)
+        if macro is None:
+            raise WarehouseError(f"macro {macro_name} is missing from the dbt_intacct package")
+        context = generate_runtime_macro_context(macro, self._config, self._manifest, None)
+        return str(MacroGenerator(macro, context)(**kwargs)).strip()
+
+    def execute(self, sql: str) -> None:
+        """Run a statement whose result is not needed (DDL, inserts, deletes)."""
+        try:
+            # No cursor.close(): dbt-duckdb hands out one shared cursor per connection, and closing it
+            # closes the connection.
+            self._adapter.connections.add_query(sql, auto_begin=True)
+        except Exception as exc:
+            raise WarehouseError(_first_line(exc)) from exc
+
+    def execute_script(self, statements: Sequence[str]) -> None:
+        for statement in statements:
+            if statement.strip():
+                self.execute(statement)
+
+    def fetch_small(self, sql: str, limit: int = 10_000) -> list[tuple[Any, ...]]:
+        """Read a bounded control result (counts, a sample of bad keys); never used for row data."""
+        try:
+            _, cursor = self._adapter.connections.add_query(sql, auto_begin=True)
+            rows = cursor.fetchmany(limit)
+        except Exception as exc:
+            raise WarehouseError(_first_line(exc)) from exc
+        return [tuple(r) for r in rows]
+
+    def read_page(self, sql: str, limit: int) -> list[dict[str, Any]]:
+        """Read one bounded page of row data through the cursor (`fetchmany`, never a fetch-all).
+
+        Callers page through large results with several bounded queries rather than one long-lived
+        cursor: the tool writes its state between pages, and some adapters (dbt-duckdb) share one cursor
+        per connection, so a second statement would cut a pending result short.
+        """
+        try:
+            _, cursor = self._adapter.connections.add_query(sql, auto_begin=True)
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchmany(limit)
+        except Exception as exc:
+            raise WarehouseError(_first_line(exc)) from exc
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def commit(self) -> None:
+        connections = self._adapter.connections
+        connection = connections.get_if_exists()
+        if connection is not None and connection.transaction_open:
+            connections.commit()
+
+    # -- literals ---------------------------------------------------------------------------------------
+    def literal(self, value: Any) -> str:
+        """A SQL literal for a value the tool itself writes into its own tables."""
+        if value is None:
+            return "null"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | Decimal):
+            return str(value)
+        if isinstance(value, float):
+            return repr(value)
+        if isinstance(value, datetime):
+            return f"cast('{value.isoformat(sep=' ')}' as timestamp)"
+        if isinstance(value, date):
+            return f"cast('{value.isoformat()}' as date)"
+        text = str(value)
+        if "\x00" in text:
+            text = text.replace("\x00", "")
+        escaped = text.replace("'", "''")
+        if self.adapter_type in _BACKSLASH_ESCAPING:
+            escaped = escaped.replace("\\", "\\\\")
+        return f"'{escaped}'"
+
+
+# Warehouses whose string literals treat a backslash as an escape character.
+_BACKSLASH_ESCAPING = frozenset({"snowflake", "bigquery", "databricks", "spark", "mysql"})
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # dbt wraps driver errors as "Runtime Error\n  <driver message>"; the driver message is what helps.
+    if len(lines) > 1 and lines[0].lower() in {"runtime error", "database error"}:
+        return " ".join(lines[1:3])
+    return lines[0] if lines else type(exc).__name__

@@ -1,0 +1,199 @@
+{#-
+  The tool's own tables, in the state schema. Every macro here returns SQL text; the Python side runs it
+  through the adapter's cursor. Types come from dbt's cross-database macros.
+
+  intacct_state   one row per (model, row key): what Intacct holds for that row right now.
+  intacct_ledger  append-only: every intent (before a request leaves) and every outcome (after Intacct
+                  answers), with the function XML sent (passwords are never part of a function).
+  intacct_runs    one row per command run.
+-#}
+
+{% macro dbt_intacct__create_state_schema(schema_relation) -%}
+  {{ return(adapter.dispatch('create_state_schema', 'dbt_intacct')(schema_relation)) }}
+{%- endmacro %}
+
+{% macro default__create_state_schema(schema_relation) -%}
+create schema if not exists {{ schema_relation }}
+{%- endmacro %}
+
+{% macro dbt_intacct__state_table_ddl(relation) -%}
+create table if not exists {{ relation }} (
+  model_id {{ dbt.type_string() }} not null,
+  row_key {{ dbt.type_string() }} not null,
+  row_hash {{ dbt.type_string() }},
+  status {{ dbt.type_string() }} not null,
+  recordno {{ dbt.type_string() }},
+  intacct_id {{ dbt.type_string() }},
+  version {{ dbt.type_int() }} not null,
+  controlid {{ dbt.type_string() }},
+  action {{ dbt.type_string() }},
+  errorno {{ dbt.type_string() }},
+  error {{ dbt.type_string() }},
+  run_id {{ dbt.type_string() }} not null,
+  updated_at {{ dbt.type_timestamp() }} not null
+)
+{%- endmacro %}
+
+{% macro dbt_intacct__ledger_table_ddl(relation) -%}
+create table if not exists {{ relation }} (
+  run_id {{ dbt.type_string() }} not null,
+  model_id {{ dbt.type_string() }} not null,
+  row_key {{ dbt.type_string() }},
+  row_hash {{ dbt.type_string() }},
+  event {{ dbt.type_string() }} not null,
+  action {{ dbt.type_string() }},
+  status {{ dbt.type_string() }} not null,
+  controlid {{ dbt.type_string() }},
+  recordno {{ dbt.type_string() }},
+  intacct_id {{ dbt.type_string() }},
+  errorno {{ dbt.type_string() }},
+  message {{ dbt.type_string() }},
+  payload {{ dbt.type_string() }},
+  recorded_at {{ dbt.type_timestamp() }} not null
+)
+{%- endmacro %}
+
+{% macro dbt_intacct__runs_table_ddl(relation) -%}
+create table if not exists {{ relation }} (
+  run_id {{ dbt.type_string() }} not null,
+  command {{ dbt.type_string() }} not null,
+  target {{ dbt.type_string() }},
+  status {{ dbt.type_string() }} not null,
+  started_at {{ dbt.type_timestamp() }} not null,
+  finished_at {{ dbt.type_timestamp() }},
+  summary {{ dbt.type_string() }}
+)
+{%- endmacro %}
+
+{#- The key of a row: its primary-key columns as text, joined with the unit separator. -#}
+{% macro dbt_intacct__row_key(columns) -%}
+  {%- if columns | length == 1 -%}
+    cast({{ adapter.quote(columns[0]) }} as {{ dbt.type_string() }})
+  {%- else -%}
+    {%- set parts = [] -%}
+    {%- for c in columns -%}
+      {%- do parts.append("cast(" ~ adapter.quote(c) ~ " as " ~ dbt.type_string() ~ ")") -%}
+      {%- if not loop.last %}{% do parts.append("chr(31)") %}{% endif -%}
+    {%- endfor -%}
+    {{ dbt.concat(parts) }}
+  {%- endif -%}
+{%- endmacro %}
+
+{#-
+  The hash of what a row sends: the spec's fingerprint, then each referenced column as text, with a marker
+  ('n' for NULL, 'v' before a value) so that NULL and '' differ. Columns are taken in a fixed (sorted) order.
+-#}
+{% macro dbt_intacct__row_hash(columns, fingerprint) -%}
+  {%- set parts = ["'" ~ fingerprint ~ "'"] -%}
+  {%- for c in columns | sort -%}
+    {%- do parts.append("chr(30)") -%}
+    {%- do parts.append("case when " ~ adapter.quote(c) ~ " is null then 'n' else 'v' || cast(" ~ adapter.quote(c) ~ " as " ~ dbt.type_string() ~ ") end") -%}
+  {%- endfor -%}
+  {{ dbt.hash(dbt.concat(parts)) }}
+{%- endmacro %}
+
+{#- Rows whose primary key is NULL or shared by several rows: reported, never sent. -#}
+{% macro dbt_intacct__key_problems_sql(relation, key_columns, limit) -%}
+with keyed as (
+  select {{ dbt_intacct__row_key(key_columns) }} as row_key,
+         case when {% for c in key_columns %}{{ adapter.quote(c) }} is null{% if not loop.last %} or {% endif %}{% endfor %} then 1 else 0 end as null_key
+  from {{ relation }}
+)
+select 'null' as problem, cast(null as {{ dbt.type_string() }}) as row_key, count(*) as row_count
+from keyed where null_key = 1
+having count(*) > 0
+union all
+select * from (
+  select 'duplicate' as problem, row_key, count(*) as row_count
+  from keyed where null_key = 0
+  group by row_key
+  having count(*) > 1
+  order by row_key
+  limit {{ limit }}
+) duplicates
+{%- endmacro %}
+
+{#-
+  The change set of one model, materialised as a temporary table numbered 1..N in key order, so that the
+  Python side can count it and read it in bounded pages while it writes its state in between.
+
+  change:  new      no state for the key (or the record was deleted), so it is created or matched
+           changed  synced before and its hash differs (never for insert-only models)
+           retry    the last attempt failed or was rejected
+           pending  an intent was recorded but no outcome (the previous run stopped mid-flight)
+           cleared  it had been cleared after leaving the model and is back
+-#}
+{% macro dbt_intacct__change_set_sql(target_name, relation, state, model_id, key_columns, hash_columns, data_columns, fingerprint, send_changes) -%}
+create temporary table {{ target_name }} as
+with src as (
+  select
+    {{ dbt_intacct__row_key(key_columns) }} as {{ adapter.quote('__key') }},
+    {{ dbt_intacct__row_hash(hash_columns, fingerprint) }} as {{ adapter.quote('__hash') }}
+    {%- for c in data_columns %},
+    {{ adapter.quote(c) }}
+    {%- endfor %}
+  from {{ relation }}
+  where {% for c in key_columns %}{{ adapter.quote(c) }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
+),
+dup as (
+  select {{ adapter.quote('__key') }} as dup_key from src group by {{ adapter.quote('__key') }} having count(*) > 1
+),
+st as (
+  select row_key, row_hash, status, recordno, intacct_id, version, controlid
+  from {{ state }}
+  where model_id = '{{ model_id }}'
+),
+changes as (
+  select
+    case
+      when st.row_key is null or st.status in ('deleted', 'dropped') then 'new'
+      when st.status = 'pending' then 'pending'
+      when st.status in ('failed', 'rejected') then 'retry'
+      when st.status = 'cleared' then 'cleared'
+      else 'changed'
+    end as {{ adapter.quote('__change') }},
+    st.recordno as {{ adapter.quote('__recordno') }},
+    st.intacct_id as {{ adapter.quote('__intacct_id') }},
+    coalesce(st.version, 0) as {{ adapter.quote('__version') }},
+    st.controlid as {{ adapter.quote('__controlid') }},
+    src.*
+  from src
+  left join st on st.row_key = src.{{ adapter.quote('__key') }}
+  where src.{{ adapter.quote('__key') }} not in (select dup_key from dup)
+    and (
+      st.row_key is null
+      or st.status not in ('ok')
+      {%- if send_changes %}
+      or st.row_hash <> src.{{ adapter.quote('__hash') }}
+      {%- endif %}
+    )
+)
+select row_number() over (order by {{ adapter.quote('__key') }}) as {{ adapter.quote('__seq') }}, changes.*
+from changes
+{%- endmacro %}
+
+{#-
+  Rows that have left the model. `statuses` are the state statuses the delete behaviour acts on; rows
+  that never reached Intacct (failed or rejected without a RECORDNO) are always dropped, no call needed.
+-#}
+{% macro dbt_intacct__removals_sql(target_name, relation, state, model_id, key_columns, statuses) -%}
+create temporary table {{ target_name }} as
+with src as (
+  select distinct {{ dbt_intacct__row_key(key_columns) }} as row_key
+  from {{ relation }}
+  where {% for c in key_columns %}{{ adapter.quote(c) }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
+),
+gone as (
+  select st.row_key, st.status, st.recordno, st.intacct_id, st.version, st.controlid
+  from {{ state }} st
+  where st.model_id = '{{ model_id }}'
+    and st.status not in ('deleted', 'dropped', 'cleared')
+    and not exists (select 1 from src where src.row_key = st.row_key)
+    and (
+      st.status in ({% for s in statuses %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %})
+      or (st.status in ('failed', 'rejected') and st.recordno is null)
+    )
+)
+select row_number() over (order by row_key) as {{ adapter.quote('__seq') }}, gone.*
+from gone
+{%- endmacro %}

@@ -1,0 +1,116 @@
+"""`dbt-intacct debug`: every check a user needs before a first sync, like `dbt debug`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.console import Console
+
+from dbt_intacct.config import IntacctConfig, load_config
+from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
+from dbt_intacct.errors import DbtIntacctError
+
+
+def run_debug(args: DbtArgs, state_schema: str | None, target_path: str, console: Console) -> int:
+    """Run the checks in order, print one line each, and return the exit code (0 all passed, 1 not)."""
+    failures = 0
+
+    def check(label: str, action: Callable[[], str]) -> bool:
+        nonlocal failures
+        try:
+            detail = action()
+        except DbtIntacctError as exc:
+            failures += 1
+            console.print(f"  {label}: [red]ERROR[/red] {exc}", highlight=False)
+            return False
+        except Exception as exc:  # a check must report, never crash the command
+            failures += 1
+            console.print(f"  {label}: [red]ERROR[/red] {type(exc).__name__}: {exc}", highlight=False)
+            return False
+        console.print(f"  {label}: [green]OK[/green] {detail}", highlight=False)
+        return True
+
+    console.print(f"dbt-intacct debug · project {args.project_dir}", highlight=False)
+    holder: dict[str, IntacctConfig] = {}
+
+    def config_check() -> str:
+        config = load_config(args.profiles_dir, args.project_dir)
+        holder["config"] = config
+        names = ", ".join(sorted(config.connections))
+        return f"{config.source} (connections: {names})"
+
+    console.print("Intacct configuration:")
+    if check("intacct.yml", config_check):
+        config = holder["config"]
+        for name, connection in sorted(config.connections.items()):
+            check(f"login '{name}' ({connection.endpoint})", lambda c=connection: _login(c))
+
+    console.print("Warehouse:")
+    warehouse = Warehouse(args)
+    try:
+        with warehouse.open():
+            check("connection", lambda: _warehouse(warehouse))
+            schema = state_schema or (holder["config"].state_schema if "config" in holder else None)
+            check("state tables", lambda: _state(warehouse, schema))
+    except DbtIntacctError as exc:
+        failures += 1
+        console.print(f"  connection: [red]ERROR[/red] {exc}", highlight=False)
+
+    from dbt_intacct.dbt.manifest import intacct_models, load_manifest, manifest_path
+
+    console.print("dbt project:")
+    check(
+        "manifest",
+        lambda: (
+            f"{len(intacct_models(load_manifest(manifest_path(args.project_dir, target_path))))} "
+            "model(s) with meta.intacct"
+        ),
+    )
+    if failures:
+        console.print(f"[red]{failures} check(s) failed.[/red]")
+        return 1
+    console.print("[green]All checks passed![/green]")
+    return 0
+
+
+def _login(connection: object) -> str:
+    from dbt_intacct.client import Credentials, IntacctClient
+
+    from dbt_intacct.config import Connection
+
+    assert isinstance(connection, Connection)
+    client = IntacctClient(
+        Credentials(
+            sender_id=connection.sender_id,
+            sender_password=connection.sender_password,
+            company_id=connection.company_id,
+            user_id=connection.user_id,
+            user_password=connection.user_password,
+            entity_id=connection.entity_id,
+            endpoint=connection.endpoint,
+        ),
+        timeout=min(connection.timeout_seconds, 60.0),
+    )
+    try:
+        client.open_session()
+    finally:
+        client.close()
+    entity = f", entity {connection.entity_id}" if connection.entity_id else ""
+    return f"company {connection.company_id}, user {connection.user_id}{entity}"
+
+
+def _warehouse(warehouse: Warehouse) -> str:
+    warehouse.fetch_small("select 1")
+    return f"{warehouse.adapter_type}, target {warehouse.target_name}, schema {warehouse.target_schema}"
+
+
+def _state(warehouse: Warehouse, schema: str | None) -> str:
+    from dbt_intacct.sync.state import STATE_TABLE, StateStore
+
+    name = schema or f"{warehouse.target_schema}_intacct"
+    store = StateStore(warehouse, name, warehouse.target_database)
+    if not warehouse.relation_exists(store.state):
+        return f"{name}.{STATE_TABLE} does not exist yet (created by the first sync)"
+    rows = warehouse.fetch_small(f"select count(*), count(distinct model_id) from {store.state}")
+    count, models = rows[0]
+    return f"{name}: {count} row(s) tracked across {models} model(s)"

@@ -1,0 +1,116 @@
+"""Options shared by the commands, named and behaving as dbt names them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import yaml
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class MultiOption(click.Option):
+    """An option that, like dbt's `--select`, takes every following word up to the next option.
+
+    `-s a b -s c` and `--select "a b"` both give ("a", "b", "c").
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("multiple", True)
+        super().__init__(*args, **kwargs)
+
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
+        super().add_to_parser(parser, ctx)
+        for name in self.opts:
+            option = parser._long_opt.get(name) or parser._short_opt.get(name)
+            if option is None:
+                continue
+            original = option.process
+            prefixes = tuple(option.prefixes)
+
+            def process(value: Any, state: Any, _original: Any = original, _prefixes: Any = prefixes) -> None:
+                words = [value]
+                while state.rargs and not str(state.rargs[0]).startswith(_prefixes):
+                    words.append(state.rargs.pop(0))
+                for word in words:
+                    _original(word, state)
+
+            option.process = process
+            break
+
+    def type_cast_value(self, ctx: click.Context, value: Any) -> Any:
+        values = super().type_cast_value(ctx, value) or ()
+        return tuple(part for item in values for part in str(item).split() if part)
+
+
+def _parse_vars(ctx: click.Context, param: click.Parameter, value: str | None) -> dict[str, Any]:
+    if not value:
+        return {}
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        raise click.BadParameter(f"not valid YAML: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise click.BadParameter("must be a YAML mapping, e.g. '{key: value}'")
+    return parsed
+
+
+def dbt_project_options(func: F) -> F:
+    """--project-dir, --profiles-dir, --target, --profile, --vars, --target-path."""
+    options = [
+        click.option(
+            "--project-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("."),
+            show_default=True,
+            help="The dbt project (the directory with dbt_project.yml).",
+        ),
+        click.option(
+            "--profiles-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="Where profiles.yml and intacct.yml are (default: DBT_PROFILES_DIR, the project, ~/.dbt).",
+        ),
+        click.option("--target", "-t", default=None, help="The dbt target to use (default: the profile's)."),
+        click.option("--profile", default=None, help="The dbt profile to use (default: the project's)."),
+        click.option("--vars", callback=_parse_vars, default=None, help="dbt variables, as a YAML mapping."),
+        click.option(
+            "--target-path",
+            default="target",
+            show_default=True,
+            help="dbt's target directory, relative to the project (manifest.json is read from it).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def selection_options(func: F) -> F:
+    """--select, --exclude, --selector, --state: resolved by dbt itself."""
+    options = [
+        click.option("--select", "-s", cls=MultiOption, help="Models to sync, in dbt's selection syntax."),
+        click.option("--exclude", cls=MultiOption, help="Models to leave out, in dbt's selection syntax."),
+        click.option("--selector", default=None, help="A selector defined in selectors.yml."),
+        click.option(
+            "--state",
+            type=click.Path(file_okay=False),
+            default=None,
+            help="A directory with a previous manifest.json, for state: selectors.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def state_schema_option(func: F) -> F:
+    return click.option(
+        "--state-schema",
+        default=None,
+        help="Schema of the tool's own tables (default: intacct.yml's state_schema, "
+        "else <target schema>_intacct).",
+    )(func)

@@ -1,0 +1,750 @@
+"""One sync (or plan) of one model: diff in the warehouse -> payloads -> Intacct -> state.
+
+The life cycle of a model is: `prepare` (relation and columns checked; nothing written), then `run`:
+key problems reported, the change set and the removals materialised in the warehouse and read page by
+page; each page's rows are mapped, matched in bulk, built into functions and checked; their intents are
+written; the functions are sent in batches; every answer is written to the state as it arrives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from dbt_intacct.client import IntacctClient
+from lxml import etree
+
+from dbt_intacct.dbt.warehouse import Warehouse
+from dbt_intacct.errors import IntacctError, RowRejected, TerminalIntacctError
+from dbt_intacct.objects import RecordRef
+from dbt_intacct.sync import state as st
+from dbt_intacct.sync.mapping import MappedRow, map_row
+from dbt_intacct.sync.results import ModelResult, RowError
+from dbt_intacct.sync.spec import SyncSpec, check_columns
+from dbt_intacct.sync.state import Intent, Outcome, StateStore
+from dbt_intacct.xml.request import Function
+from dbt_intacct.xml.response import FunctionResult
+
+PAGE_SIZE = 1000
+SAMPLES_PER_ACTION = 3
+CREATE, UPDATE, CLEAR, DELETE = "create", "update", "clear", "delete"
+_ACTION_COUNTER = {CREATE: "created", UPDATE: "updated", CLEAR: "cleared", DELETE: "deleted"}
+
+
+class Progress(Protocol):
+    """Told what happens, so that a terminal display or a log can show it."""
+
+    def model_started(self, spec: SyncSpec, planned_rows: int) -> None: ...
+
+    def rows_sent(self, spec: SyncSpec, count: int) -> None: ...
+
+    def rows_done(self, spec: SyncSpec, ok: int, failed: int) -> None: ...
+
+    def model_finished(self, result: ModelResult) -> None: ...
+
+
+@dataclass(frozen=True)
+class PreparedModel:
+    """A spec whose relation exists and whose columns were checked against it."""
+
+    spec: SyncSpec
+    relation: Any
+    data_columns: tuple[str, ...]
+    hash_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PlannedFunction:
+    row_key: str
+    row_hash: str | None
+    action: str
+    ref: RecordRef | None
+    version: int
+    function: Function
+    payload: str
+    match_value: Any = None
+
+
+def prepare(warehouse: Warehouse, specs: Sequence[SyncSpec]) -> tuple[list[PreparedModel], list[str]]:
+    """Check each spec against its built relation; return the prepared models and every problem found."""
+    prepared: list[PreparedModel] = []
+    problems: list[str] = []
+    for spec in specs:
+        model = spec.model
+        relation = warehouse.relation(model.database, model.schema, model.identifier)
+        if not warehouse.relation_exists(relation):
+            problems.append(f"model '{spec.name}': relation {relation} does not exist; run `dbt build` first")
+            continue
+        columns = [c.name for c in warehouse.columns(relation)]
+        fixed, column_problems = check_columns(spec, columns)
+        problems.extend(column_problems)
+        if column_problems:
+            continue
+        referenced = fixed.referenced_columns()
+        used = sorted(referenced) if referenced is not None else sorted(columns)
+        prepared.append(
+            PreparedModel(spec=fixed, relation=relation, data_columns=tuple(used), hash_columns=tuple(used))
+        )
+    return prepared, problems
+
+
+def controlid_for(model_id: str, row_key: str, action: str, version: int, payload: str) -> str:
+    """The function controlid: the same row, action, version and payload always give the same id.
+
+    A retry of an unanswered function therefore carries the id Intacct already saw, and with
+    uniqueid=true Intacct refuses to apply it twice; the version moves on after each successful write,
+    so a later legitimate change to the same values gets a new id.
+    """
+    digest = hashlib.sha256(
+        "\x1f".join((model_id, row_key, action, str(version), payload)).encode("utf-8")
+    ).hexdigest()
+    return f"dbti-{digest[:40]}"
+
+
+class ModelSync:
+    """Syncs (or plans) one prepared model within a run."""
+
+    def __init__(
+        self,
+        *,
+        prepared: PreparedModel,
+        store: StateStore,
+        run_id: str,
+        client: Callable[[], IntacctClient] | None,
+        batch_size: int,
+        concurrency: int,
+        dry_run: bool,
+        full_refresh: bool,
+        progress: Progress,
+    ) -> None:
+        self.prepared = prepared
+        self.spec = prepared.spec
+        self.obj = prepared.spec.object
+        self.store = store
+        self.run_id = run_id
+        self._client_factory = client
+        self.batch_size = prepared.spec.batch_size or batch_size
+        self.concurrency = concurrency
+        self.dry_run = dry_run
+        self.full_refresh = full_refresh
+        self.progress = progress
+        self.result = ModelResult(
+            unique_id=self.spec.model_id, name=self.spec.name, object=self.obj.name, mode=self.spec.mode
+        )
+
+    @property
+    def client(self) -> IntacctClient:
+        if self._client_factory is None:
+            raise RuntimeError("a plan never talks to Intacct")
+        return self._client_factory()
+
+    # -- the life cycle --------------------------------------------------------------------------------
+    def run(self) -> ModelResult:
+        started = time.monotonic()
+        try:
+            self._run()
+        except TerminalIntacctError:
+            raise
+        except IntacctError as exc:
+            self.result.status = "error"
+            self.result.message = str(exc)
+        finally:
+            self.result.elapsed_seconds = time.monotonic() - started
+        return self.result
+
+    def _run(self) -> None:
+        spec, store, relation = self.spec, self.store, self.prepared.relation
+        self._report_key_problems()
+        changes = store.change_table(
+            relation=relation,
+            model_id=spec.model_id,
+            key_columns=spec.primary_key,
+            hash_columns=self.prepared.hash_columns,
+            data_columns=self.prepared.data_columns,
+            fingerprint=spec.fingerprint if not self.full_refresh else f"{spec.fingerprint}-full-refresh",
+            send_changes=spec.mode != "insert",
+        )
+        removal_statuses = [st.OK] if spec.delete in {"clear", "delete"} else []
+        removals = store.removal_table(
+            relation=relation, model_id=spec.model_id, key_columns=spec.primary_key, statuses=removal_statuses
+        )
+        total = self._row_count()
+        self.result.counts["unchanged"] = max(total - changes.size - self.result.counts["rejected"], 0)
+        self.progress.model_started(spec, changes.size + removals.size)
+        try:
+            for page in store.pages(changes, PAGE_SIZE):
+                self._process_changes(page)
+            for page in store.pages(removals, PAGE_SIZE):
+                self._process_removals(page)
+        finally:
+            store.drop(changes)
+            store.drop(removals)
+
+    def _row_count(self) -> int:
+        rows = self.store.warehouse.fetch_small(f"select count(*) from {self.prepared.relation}")
+        return int(rows[0][0]) if rows else 0
+
+    def _report_key_problems(self) -> None:
+        spec = self.spec
+        problems = self.store.key_problems(self.prepared.relation, spec.primary_key)
+        key_name = ", ".join(spec.primary_key)
+        if problems.null_rows:
+            self.result.counts["rejected"] += problems.null_rows
+            self.result.add_error(
+                RowError(
+                    row_key=None,
+                    field=key_name,
+                    message=f"{problems.null_rows} row(s) have a NULL primary key ({key_name}); "
+                    "they cannot be tracked and are not sent",
+                )
+            )
+        outcomes = []
+        for row_key, count in problems.duplicates:
+            message = (
+                f"primary key ({key_name}) = {row_key!r} is shared by {count} rows; none of them is sent"
+            )
+            self.result.counts["rejected"] += count
+            self.result.add_error(RowError(row_key=row_key, field=key_name, message=message))
+            outcomes.append(
+                Outcome(
+                    row_key=row_key,
+                    row_hash=None,
+                    action="none",
+                    status=st.REJECTED,
+                    version=0,
+                    message=message,
+                )
+            )
+        if outcomes and not self.dry_run:
+            # Keep what the state knew (RECORDNO, version) for keys that were synced before.
+            known = {
+                r["row_key"]: r
+                for r in self.store.state_rows(spec.model_id)
+                if r["row_key"] in {o.row_key for o in outcomes}
+            }
+            self.store.record_outcomes(
+                self.run_id,
+                spec.model_id,
+                [
+                    Outcome(
+                        row_key=o.row_key,
+                        row_hash=None,
+                        action=o.action,
+                        status=o.status,
+                        version=int(known.get(o.row_key, {}).get("version") or 0),
+                        recordno=known.get(o.row_key, {}).get("recordno"),
+                        intacct_id=known.get(o.row_key, {}).get("intacct_id"),
+                        message=o.message,
+                    )
+                    for o in outcomes
+                ],
+            )
+
+    # -- rows present in the model --------------------------------------------------------------------
+    def _process_changes(self, page: list[dict[str, Any]]) -> None:
+        spec = self.spec
+        outcomes: list[Outcome] = []
+        planned: list[PlannedFunction] = []
+        pending = [row for row in page if row["__change"] == "pending"]
+        if pending:
+            planned.extend(self._resume_pending(pending, outcomes))
+        mapped: list[tuple[dict[str, Any], MappedRow]] = []
+        for row in page:
+            if row["__change"] == "pending":
+                continue
+            try:
+                mapped.append((row, map_row(spec, row)))
+            except RowRejected as exc:
+                outcomes.append(self._rejected(row, exc))
+        matches = self._lookup_matches(mapped)
+        for row, values in mapped:
+            decision = self._decide(row, values, matches)
+            if isinstance(decision, Outcome):
+                outcomes.append(decision)
+                continue
+            action, ref = decision
+            try:
+                planned.append(self._plan_function(row, values, action, ref))
+            except RowRejected as exc:
+                outcomes.append(self._rejected(row, exc))
+        if self.dry_run:
+            self._count_plan(planned)
+            return
+        self.store.record_outcomes(self.run_id, spec.model_id, outcomes)
+        retries = self._send(planned)
+        if retries:
+            self._send(self._updates_after_duplicates(retries))
+
+    def _decide(
+        self, row: Mapping[str, Any], values: MappedRow, matches: Mapping[str, RecordRef]
+    ) -> tuple[str, RecordRef | None] | Outcome:
+        """Which function a row becomes: create, or update of a known or matched record."""
+        recordno, intacct_id = row["__recordno"], row["__intacct_id"]
+        if recordno or intacct_id:
+            if self.spec.mode == "insert":
+                # Insert-only rows are written once; only a row that never reached Intacct is retried.
+                return self._unchanged(row)
+            return UPDATE, RecordRef(recordno=recordno, id=intacct_id)
+        if self.spec.mode == "insert":
+            return CREATE, None
+        match_value = self._match_value(row)
+        found = matches.get(_match_key(match_value)) if match_value is not None else None
+        if found is not None:
+            return UPDATE, found
+        if self.spec.mode == "upsert":
+            return CREATE, None
+        if self.dry_run:
+            return UPDATE, None  # matched at sync time
+        match = self.spec.match
+        assert match is not None
+        message = (
+            f"no {self.obj.intacct_object} has {match.field} = {match_value!r}; update mode never creates "
+            "records, so this row waits for the record to exist and is retried on the next run"
+        )
+        self.result.counts["failed"] += 1
+        self.result.add_error(
+            RowError(row_key=row["__key"], field=match.column, message=message, stage="unmatched")
+        )
+        return Outcome(
+            row_key=row["__key"],
+            row_hash=row["__hash"],
+            action=UPDATE,
+            status=st.FAILED,
+            version=int(row["__version"]),
+            message=message,
+        )
+
+    def _unchanged(self, row: Mapping[str, Any]) -> Outcome:
+        self.result.counts["unchanged"] += 1
+        return Outcome(
+            row_key=row["__key"],
+            row_hash=row["__hash"],
+            action="none",
+            status=st.OK,
+            version=int(row["__version"]),
+            recordno=row["__recordno"],
+            intacct_id=row["__intacct_id"],
+        )
+
+    def _match_value(self, row: Mapping[str, Any]) -> Any:
+        match = self.spec.match
+        return row.get(match.column) if match is not None else None
+
+    def _lookup_matches(self, mapped: Sequence[tuple[dict[str, Any], MappedRow]]) -> dict[str, RecordRef]:
+        """Find the Intacct records of rows to match, in bulk (`query` with `in`, many keys per call)."""
+        match = self.spec.match
+        if match is None or self.dry_run or self.spec.mode == "insert":
+            return {}
+        values = sorted(
+            {
+                _match_key(v)
+                for row, _ in mapped
+                if not (row["__recordno"] or row["__intacct_id"])
+                and (v := self._match_value(row)) is not None
+            }
+        )
+        return self._query_refs(match.field, values)
+
+    def _query_refs(self, field: str, values: Sequence[str]) -> dict[str, RecordRef]:
+        if not values:
+            return {}
+        id_field = self.obj.id_field
+        select = ["RECORDNO", field] + ([id_field] if id_field and id_field != field else [])
+        found: dict[str, RecordRef] = {}
+        before = self._query_pages()
+        for record in self.client.query_in(self.obj.intacct_object, field, list(values), select):
+            value = _flat_get(record, field)
+            if value is None:
+                continue
+            found.setdefault(
+                _match_key(value),
+                RecordRef(
+                    recordno=_text(_flat_get(record, "RECORDNO")),
+                    id=_text(_flat_get(record, id_field)) if id_field else None,
+                ),
+            )
+        self.result.api_transactions += self._query_pages() - before
+        return found
+
+    def _query_pages(self) -> int:
+        return int(getattr(self.client.stats, "query_pages", 0))
+
+    def _plan_function(
+        self, row: Mapping[str, Any], values: MappedRow, action: str, ref: RecordRef | None
+    ) -> PlannedFunction:
+        if action == CREATE:
+            body = self.obj.build_create(values.values, values.custom_fields)
+        else:
+            body = self.obj.build_update(ref or RecordRef(), values.values, values.custom_fields)
+        return self._planned(
+            row["__key"],
+            row["__hash"],
+            action,
+            ref,
+            int(row["__version"]),
+            body,
+            match_value=self._match_value(row),
+        )
+
+    def _planned(
+        self,
+        row_key: str,
+        row_hash: str | None,
+        action: str,
+        ref: RecordRef | None,
+        version: int,
+        body: etree._Element,
+        match_value: Any = None,
+    ) -> PlannedFunction:
+        payload = etree.tostring(body, encoding="unicode")
+        controlid = controlid_for(self.spec.model_id, row_key, action, version, payload)
+        return PlannedFunction(
+            row_key=row_key,
+            row_hash=row_hash,
+            action=action,
+            ref=ref,
+            version=version,
+            function=Function(controlid=controlid, body=body),
+            payload=payload,
+            match_value=match_value,
+        )
+
+    def _resume_pending(
+        self, rows: Sequence[Mapping[str, Any]], outcomes: list[Outcome]
+    ) -> list[PlannedFunction]:
+        """Re-send, unchanged, the functions of intents that got no recorded answer.
+
+        The same controlid and payload go out again, so Intacct either applies them now or refuses them
+        as already executed (resolved by reading the record back), never twice.
+        """
+        payloads = self.store.pending_payloads(
+            self.spec.model_id, [r["__controlid"] for r in rows if r["__controlid"]]
+        )
+        planned: list[PlannedFunction] = []
+        for row in rows:
+            payload = payloads.get(row["__controlid"] or "")
+            if payload is None:
+                # No intent on record (it was never written): treat the row as a plain retry.
+                outcomes.append(
+                    Outcome(
+                        row_key=row["__key"],
+                        row_hash=None,
+                        action="none",
+                        status=st.FAILED,
+                        version=int(row["__version"]),
+                        recordno=row["__recordno"],
+                        intacct_id=row["__intacct_id"],
+                        message="intent lost; retried on the next run",
+                    )
+                )
+                continue
+            body = etree.fromstring(payload.encode("utf-8"), parser=_PAYLOAD_PARSER)
+            action = _action_of(body)
+            ref = (
+                RecordRef(recordno=row["__recordno"], id=row["__intacct_id"])
+                if (row["__recordno"] or row["__intacct_id"])
+                else None
+            )
+            planned.append(
+                PlannedFunction(
+                    row_key=row["__key"],
+                    row_hash=row["__hash"],
+                    action=action,
+                    ref=ref,
+                    version=int(row["__version"]),
+                    function=Function(controlid=row["__controlid"], body=body),
+                    payload=payload,
+                    match_value=self._match_value(row),
+                )
+            )
+        return planned
+
+    # -- rows that left the model ----------------------------------------------------------------------
+    def _process_removals(self, page: list[dict[str, Any]]) -> None:
+        outcomes: list[Outcome] = []
+        planned: list[PlannedFunction] = []
+        clear_fields = [k for k in self.spec.mapping if k not in self.obj.lines]
+        for row in page:
+            version = int(row["version"])
+            recordno, intacct_id = row["recordno"], row["intacct_id"]
+            if row["status"] != st.OK or not (recordno or intacct_id) or self.spec.delete == "nothing":
+                self.result.counts["dropped"] += 1
+                outcomes.append(
+                    Outcome(
+                        row_key=row["row_key"],
+                        row_hash=None,
+                        action="none",
+                        status=st.DROPPED,
+                        version=version,
+                        recordno=recordno,
+                        intacct_id=intacct_id,
+                        message="left the model before it reached Intacct",
+                    )
+                )
+                continue
+            ref = RecordRef(recordno=recordno, id=intacct_id)
+            try:
+                if self.spec.delete == "delete":
+                    body = self.obj.build_delete(ref)
+                    action = DELETE
+                else:
+                    body = self.obj.build_clear(ref, clear_fields, list(self.spec.custom_fields))
+                    action = CLEAR
+            except RowRejected as exc:
+                outcomes.append(
+                    Outcome(
+                        row_key=row["row_key"],
+                        row_hash=None,
+                        action="none",
+                        status=st.REJECTED,
+                        version=version,
+                        recordno=recordno,
+                        intacct_id=intacct_id,
+                        message=str(exc),
+                    )
+                )
+                self.result.counts["rejected"] += 1
+                self.result.add_error(RowError(row_key=row["row_key"], field=exc.field, message=exc.reason))
+                continue
+            planned.append(self._planned(row["row_key"], None, action, ref, version, body))
+        if self.dry_run:
+            self._count_plan(planned)
+            return
+        self.store.record_outcomes(self.run_id, self.spec.model_id, outcomes)
+        self._send(planned)
+
+    # -- sending ----------------------------------------------------------------------------------------
+    def _send(self, planned: Sequence[PlannedFunction]) -> list[PlannedFunction]:
+        """Send functions in batches; record intents first and each answer as it comes.
+
+        Returns the upsert creates that Intacct refused as duplicates, to be matched and updated.
+        """
+        if not planned:
+            return []
+        spec = self.spec
+        self.store.record_intents(
+            self.run_id,
+            spec.model_id,
+            [
+                Intent(
+                    row_key=p.row_key,
+                    row_hash=p.row_hash,
+                    action=p.action,
+                    controlid=p.function.controlid,
+                    payload=p.payload,
+                    version=p.version,
+                    recordno=p.ref.recordno if p.ref else None,
+                    intacct_id=p.ref.id if p.ref else None,
+                )
+                for p in planned
+            ],
+        )
+        by_controlid = {p.function.controlid: p for p in planned}
+        batches = [list(chunk) for chunk in _chunks(planned, self.batch_size)]
+        duplicates: list[PlannedFunction] = []
+        for batch, answer in self.client.execute_batches(
+            [[p.function for p in b] for b in batches], uniqueid=True, concurrency=self.concurrency
+        ):
+            self.progress.rows_sent(spec, len(batch))
+            if isinstance(answer, IntacctError):
+                # No answer: the intents stay open and the next run resolves them.
+                self.result.counts["pending"] += len(batch)
+                if isinstance(answer, TerminalIntacctError):
+                    raise answer
+                self.result.status = "error"
+                self.result.message = str(answer)
+                continue
+            outcomes = []
+            ok = failed = 0
+            for function in batch:
+                p = by_controlid[function.controlid]
+                outcome, duplicate = self._outcome(p, answer.get(function.controlid))
+                if duplicate:
+                    duplicates.append(p)
+                    continue
+                outcomes.append(outcome)
+                if outcome.status in st.WRITTEN:
+                    ok += 1
+                else:
+                    failed += 1
+            self.store.record_outcomes(self.run_id, spec.model_id, outcomes)
+            self.progress.rows_done(spec, ok, failed)
+        return duplicates
+
+    def _outcome(self, p: PlannedFunction, result: FunctionResult | None) -> tuple[Outcome, bool]:
+        base = dict(
+            row_key=p.row_key,
+            row_hash=p.row_hash,
+            action=p.action,
+            version=p.version,
+            controlid=p.function.controlid,
+            recordno=p.ref.recordno if p.ref else None,
+            intacct_id=p.ref.id if p.ref else None,
+        )
+        if result is None:
+            self.result.counts["pending"] += 1
+            return Outcome(
+                **base, status=st.PENDING, message="Intacct returned no result for this function"
+            ), False
+        if result.ok:
+            self.result.api_transactions += 1
+            self.result.counts[_ACTION_COUNTER[p.action]] += 1
+            if p.action == CREATE:
+                ref = self.obj.ref_from_result(result.data, result.key)
+                base["recordno"], base["intacct_id"] = ref.recordno, ref.id
+            status = {DELETE: st.DELETED, CLEAR: st.CLEARED}.get(p.action, st.OK)
+            return Outcome(**base, status=status), False
+        if (
+            p.action == CREATE
+            and self.spec.mode == "upsert"
+            and result.is_duplicate
+            and p.match_value is not None
+        ):
+            return Outcome(**base, status=st.FAILED), True
+        if result.is_repeated_controlid:
+            return self._already_applied(p, base), False
+        error = result.errors[0] if result.errors else None
+        message = result.message or "Intacct refused the function without a message"
+        self.result.counts["failed"] += 1
+        self.result.add_error(
+            RowError(
+                row_key=p.row_key,
+                field=None,
+                message=message,
+                errorno=error.errorno if error else None,
+                stage="failed",
+            )
+        )
+        return Outcome(
+            **base, status=st.FAILED, errorno=error.errorno if error else None, message=message
+        ), False
+
+    def _already_applied(self, p: PlannedFunction, base: dict[str, Any]) -> Outcome:
+        """Intacct says this controlid already ran: the write happened in an earlier, unanswered attempt."""
+        self.result.counts[_ACTION_COUNTER[p.action]] += 1
+        if p.action == CREATE and not base["recordno"] and self.obj.id_field and p.match_value is not None:
+            refs = self._query_refs(
+                self.spec.match.field if self.spec.match else self.obj.id_field, [_match_key(p.match_value)]
+            )
+            ref = refs.get(_match_key(p.match_value))
+            if ref is not None:
+                base["recordno"], base["intacct_id"] = ref.recordno, ref.id
+        status = {DELETE: st.DELETED, CLEAR: st.CLEARED}.get(p.action, st.OK)
+        return Outcome(**base, status=status, message="applied by an earlier attempt (same controlid)")
+
+    def _updates_after_duplicates(self, creates: Sequence[PlannedFunction]) -> list[PlannedFunction]:
+        """Upsert creates that hit an existing record (BL34000061): match them now and update instead."""
+        match = self.spec.match
+        assert match is not None
+        refs = self._query_refs(match.field, sorted({_match_key(p.match_value) for p in creates}))
+        planned: list[PlannedFunction] = []
+        outcomes: list[Outcome] = []
+        for p in creates:
+            ref = refs.get(_match_key(p.match_value))
+            if ref is None:
+                message = (
+                    f"Intacct reports a duplicate but no {self.obj.intacct_object} has "
+                    f"{match.field} = {p.match_value!r}"
+                )
+                self.result.counts["failed"] += 1
+                self.result.add_error(
+                    RowError(row_key=p.row_key, field=match.column, message=message, stage="failed")
+                )
+                outcomes.append(
+                    Outcome(
+                        row_key=p.row_key,
+                        row_hash=p.row_hash,
+                        action=CREATE,
+                        status=st.FAILED,
+                        version=p.version,
+                        controlid=p.function.controlid,
+                        message=message,
+                    )
+                )
+                continue
+            body = self._rebuild_as_update(p, ref)
+            planned.append(self._planned(p.row_key, p.row_hash, UPDATE, ref, p.version, body, p.match_value))
+        self.store.record_outcomes(self.run_id, self.spec.model_id, outcomes)
+        return planned
+
+    def _rebuild_as_update(self, p: PlannedFunction, ref: RecordRef) -> etree._Element:
+        rows = self._rows_for_keys([p.row_key])
+        values = map_row(self.spec, rows[p.row_key])
+        return self.obj.build_update(ref, values.values, values.custom_fields)
+
+    def _rows_for_keys(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        # Rare path (duplicates on upsert): read the rows back from the relation by key.
+        w = self.store.warehouse
+        key_sql = w.render("dbt_intacct__row_key", columns=list(self.spec.primary_key))
+        wanted = ", ".join(w.literal(k) for k in keys)
+        columns = ", ".join(w.quote(c) for c in self.prepared.data_columns)
+        rows = w.read_page(
+            f"select {key_sql} as {w.quote('__key')}, {columns} from {self.prepared.relation} "
+            f"where {key_sql} in ({wanted})",
+            PAGE_SIZE,
+        )
+        return {str(r["__key"]): r for r in rows}
+
+    # -- plan -----------------------------------------------------------------------------------------
+    def _count_plan(self, planned: Sequence[PlannedFunction]) -> None:
+        for p in planned:
+            self.result.planned[p.action] += 1
+            self.result.api_transactions += 1
+            samples = self.result.samples.setdefault(p.action, [])
+            if len(samples) < SAMPLES_PER_ACTION:
+                samples.append(etree.tostring(p.function.body, encoding="unicode", pretty_print=True))
+
+    def _rejected(self, row: Mapping[str, Any], exc: RowRejected) -> Outcome:
+        self.result.counts["rejected"] += 1
+        self.result.add_error(RowError(row_key=row["__key"], field=exc.field, message=exc.reason))
+        return Outcome(
+            row_key=row["__key"],
+            row_hash=row["__hash"],
+            action="none",
+            status=st.REJECTED,
+            version=int(row["__version"]),
+            recordno=row["__recordno"],
+            intacct_id=row["__intacct_id"],
+            message=str(exc),
+        )
+
+
+_PAYLOAD_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+def _action_of(body: etree._Element) -> str:
+    tag = str(body.tag)
+    if tag.startswith("create"):
+        return CREATE
+    if tag.startswith("delete"):
+        return DELETE
+    return UPDATE
+
+
+def _chunks(items: Sequence[PlannedFunction], size: int) -> Iterator[Sequence[PlannedFunction]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _match_key(value: Any) -> str:
+    return str(value)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _flat_get(record: Mapping[str, Any], path: str | None) -> Any:
+    if path is None:
+        return None
+    if path in record:
+        return record[path]
+    current: Any = record
+    for part in path.split("."):
+        if not isinstance(current, Mapping) or part not in current:
+            return None
+        current = current[part]
+    return current

@@ -1,0 +1,127 @@
+"""What a run did, per model and per row: the summary table, the exit code and run_results.json."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+# Row outcome counters, in the order the summary shows them.
+COUNTERS = (
+    "created",
+    "updated",
+    "cleared",
+    "deleted",
+    "unchanged",
+    "rejected",
+    "failed",
+    "pending",
+    "dropped",
+)
+MAX_ROW_ERRORS = 200
+RUN_RESULTS_FILE = "intacct_run_results.json"
+
+
+@dataclass(frozen=True)
+class RowError:
+    """Why one row did not reach Intacct (rejected before sending, or refused by Intacct)."""
+
+    row_key: str | None
+    field: str | None
+    message: str
+    errorno: str | None = None
+    stage: str = "rejected"  # rejected (before sending) | failed (Intacct refused) | unmatched
+
+
+@dataclass
+class ModelResult:
+    unique_id: str
+    name: str
+    object: str
+    mode: str
+    status: str = "success"  # success | error | skipped
+    message: str | None = None
+    counts: Counter[str] = field(default_factory=Counter)
+    planned: Counter[str] = field(default_factory=Counter)  # plan: functions by action
+    errors: list[RowError] = field(default_factory=list)
+    samples: dict[str, list[str]] = field(default_factory=dict)  # plan: sample payloads by action
+    api_transactions: int = 0  # writes plus query pages spent (or, in a plan, to be spent)
+    elapsed_seconds: float = 0.0
+
+    def add_error(self, error: RowError) -> None:
+        if len(self.errors) < MAX_ROW_ERRORS:
+            self.errors.append(error)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success" and not (
+            self.counts["rejected"] or self.counts["failed"] or self.counts["pending"]
+        )
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    command: str
+    target: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    models: list[ModelResult] = field(default_factory=list)
+    message: str | None = None  # a run-wide error (terminal Intacct failure, ...)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every change was applied, 1 when some rows or models failed."""
+        if self.message or any(not m.ok for m in self.models):
+            return 1
+        return 0
+
+    @property
+    def status(self) -> str:
+        return "success" if self.exit_code == 0 else "error"
+
+    def totals(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for model in self.models:
+            total.update(model.counts)
+        return total
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented, stable shape of target/intacct_run_results.json."""
+        return {
+            "metadata": {
+                "schema_version": "https://github.com/dbt-intacct/dbt-intacct/run-results/v1.json",
+                "run_id": self.run_id,
+                "command": self.command,
+                "target": self.target,
+                "started_at": self.started_at.isoformat(),
+                "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            },
+            "status": self.status,
+            "message": self.message,
+            "results": [
+                {
+                    "unique_id": m.unique_id,
+                    "name": m.name,
+                    "object": m.object,
+                    "mode": m.mode,
+                    "status": m.status,
+                    "message": m.message,
+                    "counts": {k: m.counts[k] for k in COUNTERS},
+                    "planned": dict(m.planned),
+                    "api_transactions": m.api_transactions,
+                    "elapsed_seconds": round(m.elapsed_seconds, 3),
+                    "errors": [e.__dict__ for e in m.errors],
+                }
+                for m in self.models
+            ],
+        }
+
+    def write(self, target_dir: Path) -> Path:
+        target_dir.mkdir(parents=True, exist_ok=True)
+        path = target_dir / RUN_RESULTS_FILE
+        path.write_text(json.dumps(self.to_json(), indent=2, default=str) + "\n", encoding="utf-8")
+        return path

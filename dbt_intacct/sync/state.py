@@ -1,0 +1,369 @@
+"""The state the tool keeps in the user's warehouse: current row state, the append-only ledger, runs.
+
+All SQL comes from the package's macros (`dbt_intacct/dbt_project/macros`); this module decides when to
+run it and turns Python values into the rows it writes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from dbt_intacct.dbt.warehouse import Warehouse
+
+STATE_TABLE = "intacct_state"
+LEDGER_TABLE = "intacct_ledger"
+RUNS_TABLE = "intacct_runs"
+
+# Statuses a state row can have.
+OK, FAILED, REJECTED, PENDING, DELETED, CLEARED, DROPPED = (
+    "ok",
+    "failed",
+    "rejected",
+    "pending",
+    "deleted",
+    "cleared",
+    "dropped",
+)
+# Statuses after which the row counts as written: its version moves on when a function was sent.
+WRITTEN = frozenset({OK, DELETED, CLEARED})
+
+_STATE_COLUMNS = (
+    "model_id",
+    "row_key",
+    "row_hash",
+    "status",
+    "recordno",
+    "intacct_id",
+    "version",
+    "controlid",
+    "action",
+    "errorno",
+    "error",
+    "run_id",
+    "updated_at",
+)
+_LEDGER_COLUMNS = (
+    "run_id",
+    "model_id",
+    "row_key",
+    "row_hash",
+    "event",
+    "action",
+    "status",
+    "controlid",
+    "recordno",
+    "intacct_id",
+    "errorno",
+    "message",
+    "payload",
+    "recorded_at",
+)
+_WRITE_CHUNK = 500
+_temp_names = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A function about to leave for Intacct, recorded before the request is sent."""
+
+    row_key: str
+    row_hash: str | None
+    action: str
+    controlid: str
+    payload: str
+    version: int
+    recordno: str | None
+    intacct_id: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one row in this run."""
+
+    row_key: str
+    row_hash: str | None
+    action: str
+    status: str
+    version: int
+    recordno: str | None = None
+    intacct_id: str | None = None
+    controlid: str | None = None
+    errorno: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class KeyProblems:
+    null_rows: int
+    duplicates: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class ChangeTable:
+    """A materialised change set: a temporary table numbered 1..size by `__seq`."""
+
+    name: str
+    size: int
+    counts: dict[str, int]
+
+
+class StateStore:
+    """Reads and writes the tool's tables in one schema of the user's warehouse."""
+
+    def __init__(self, warehouse: Warehouse, schema: str, database: str | None) -> None:
+        self.warehouse = warehouse
+        self.schema = schema
+        self.database = database
+        self.state = warehouse.relation(database, schema, STATE_TABLE)
+        self.ledger = warehouse.relation(database, schema, LEDGER_TABLE)
+        self.runs = warehouse.relation(database, schema, RUNS_TABLE)
+
+    def ensure(self) -> None:
+        """Create the schema and tables on first use."""
+        w = self.warehouse
+        schema_relation = w.relation(self.database, self.schema, None).without_identifier()
+        w.execute(w.render("dbt_intacct__create_state_schema", schema_relation=schema_relation))
+        w.execute(w.render("dbt_intacct__state_table_ddl", relation=self.state))
+        w.execute(w.render("dbt_intacct__ledger_table_ddl", relation=self.ledger))
+        w.execute(w.render("dbt_intacct__runs_table_ddl", relation=self.runs))
+        w.commit()
+
+    # -- runs ---------------------------------------------------------------------------------------------
+    def start_run(self, run_id: str, command: str, target: str) -> None:
+        w = self.warehouse
+        values = [run_id, command, target, "running", _now(), None, None]
+        w.execute(f"insert into {self.runs} values ({', '.join(w.literal(v) for v in values)})")
+        w.commit()
+
+    def finish_run(self, run_id: str, status: str, summary: str) -> None:
+        w = self.warehouse
+        w.execute(
+            f"update {self.runs} set status = {w.literal(status)}, finished_at = {w.literal(_now())}, "
+            f"summary = {w.literal(summary)} where run_id = {w.literal(run_id)}"
+        )
+        w.commit()
+
+    # -- diffing ------------------------------------------------------------------------------------------
+    def key_problems(self, relation: Any, key_columns: Sequence[str], limit: int = 1000) -> KeyProblems:
+        w = self.warehouse
+        sql = w.render(
+            "dbt_intacct__key_problems_sql", relation=relation, key_columns=list(key_columns), limit=limit
+        )
+        null_rows = 0
+        duplicates: list[tuple[str, int]] = []
+        for problem, row_key, count in w.fetch_small(sql, limit + 1):
+            if problem == "null":
+                null_rows = int(count)
+            else:
+                duplicates.append((str(row_key), int(count)))
+        return KeyProblems(null_rows=null_rows, duplicates=tuple(duplicates))
+
+    def change_table(
+        self,
+        *,
+        relation: Any,
+        model_id: str,
+        key_columns: Sequence[str],
+        hash_columns: Sequence[str],
+        data_columns: Sequence[str],
+        fingerprint: str,
+        send_changes: bool,
+    ) -> ChangeTable:
+        """Materialise the model's change set (new, changed, retry, pending, cleared rows) and count it."""
+        name = f"dbt_intacct_changes_{next(_temp_names)}"
+        sql = self.warehouse.render(
+            "dbt_intacct__change_set_sql",
+            target_name=name,
+            relation=relation,
+            state=self.state,
+            model_id=model_id,
+            key_columns=list(key_columns),
+            hash_columns=list(hash_columns),
+            data_columns=list(data_columns),
+            fingerprint=fingerprint,
+            send_changes=send_changes,
+        )
+        return self._materialise(name, sql, "__change")
+
+    def removal_table(
+        self, *, relation: Any, model_id: str, key_columns: Sequence[str], statuses: Sequence[str]
+    ) -> ChangeTable:
+        """Materialise the rows that have left the model and that the delete behaviour acts on."""
+        name = f"dbt_intacct_removals_{next(_temp_names)}"
+        sql = self.warehouse.render(
+            "dbt_intacct__removals_sql",
+            target_name=name,
+            relation=relation,
+            state=self.state,
+            model_id=model_id,
+            key_columns=list(key_columns),
+            statuses=list(statuses),
+        )
+        return self._materialise(name, sql, "status")
+
+    def _materialise(self, name: str, sql: str, count_by: str) -> ChangeTable:
+        w = self.warehouse
+        w.execute(sql)
+        column = w.quote(count_by)
+        counts = {
+            str(k): int(n)
+            for k, n in w.fetch_small(f"select {column}, count(*) from {name} group by {column}")
+        }
+        return ChangeTable(name=name, size=sum(counts.values()), counts=counts)
+
+    def pages(self, table: ChangeTable, page_size: int) -> Iterator[list[dict[str, Any]]]:
+        """Read a change table in key order, one bounded query per page."""
+        seq = self.warehouse.quote("__seq")
+        for start in range(1, table.size + 1, page_size):
+            end = start + page_size - 1
+            yield self.warehouse.read_page(
+                f"select * from {table.name} where {seq} between {start} and {end} order by {seq}",
+                page_size,
+            )
+
+    def drop(self, table: ChangeTable) -> None:
+        self.warehouse.execute(f"drop table if exists {table.name}")
+
+    # -- intents and outcomes ---------------------------------------------------------------------------
+    def pending_payloads(self, model_id: str, controlids: Sequence[str]) -> dict[str, str]:
+        """The function XML recorded with each still-open intent, by controlid."""
+        if not controlids:
+            return {}
+        w = self.warehouse
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(controlids), _WRITE_CHUNK):
+            sql = (
+                f"select controlid, payload from {self.ledger} where model_id = {w.literal(model_id)} "
+                f"and event = 'intent' and controlid in ({', '.join(w.literal(c) for c in chunk)})"
+            )
+            for controlid, payload in w.fetch_small(sql, len(chunk) * 2):
+                found[str(controlid)] = str(payload)
+        return found
+
+    def record_intents(self, run_id: str, model_id: str, intents: Sequence[Intent]) -> None:
+        """Write intents (state -> pending, ledger -> intent) and commit, before the request leaves."""
+        if not intents:
+            return
+        now = _now()
+        state_rows = [
+            (
+                model_id,
+                i.row_key,
+                i.row_hash,
+                PENDING,
+                i.recordno,
+                i.intacct_id,
+                i.version,
+                i.controlid,
+                i.action,
+                None,
+                None,
+                run_id,
+                now,
+            )
+            for i in intents
+        ]
+        ledger_rows = [
+            (
+                run_id,
+                model_id,
+                i.row_key,
+                i.row_hash,
+                "intent",
+                i.action,
+                PENDING,
+                i.controlid,
+                i.recordno,
+                i.intacct_id,
+                None,
+                None,
+                i.payload,
+                now,
+            )
+            for i in intents
+        ]
+        self._write(model_id, state_rows, ledger_rows)
+
+    def record_outcomes(self, run_id: str, model_id: str, outcomes: Sequence[Outcome]) -> None:
+        """Write what Intacct answered (or why a row was not sent) and commit."""
+        if not outcomes:
+            return
+        now = _now()
+        state_rows = [
+            (
+                model_id,
+                o.row_key,
+                o.row_hash,
+                o.status,
+                o.recordno,
+                o.intacct_id,
+                o.version + 1 if o.status in WRITTEN and o.action != "none" else o.version,
+                o.controlid,
+                o.action,
+                o.errorno,
+                o.message,
+                run_id,
+                now,
+            )
+            for o in outcomes
+        ]
+        ledger_rows = [
+            (
+                run_id,
+                model_id,
+                o.row_key,
+                o.row_hash,
+                "outcome",
+                o.action,
+                o.status,
+                o.controlid,
+                o.recordno,
+                o.intacct_id,
+                o.errorno,
+                o.message,
+                None,
+                now,
+            )
+            for o in outcomes
+        ]
+        self._write(model_id, state_rows, ledger_rows)
+
+    def _write(
+        self, model_id: str, state_rows: Sequence[tuple[Any, ...]], ledger_rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        w = self.warehouse
+        for chunk in _chunks(list(state_rows), _WRITE_CHUNK):
+            keys = ", ".join(w.literal(row[1]) for row in chunk)
+            w.execute(
+                f"delete from {self.state} where model_id = {w.literal(model_id)} and row_key in ({keys})"
+            )
+            w.execute(self._insert(self.state, _STATE_COLUMNS, chunk))
+        for chunk in _chunks(list(ledger_rows), _WRITE_CHUNK):
+            w.execute(self._insert(self.ledger, _LEDGER_COLUMNS, chunk))
+        w.commit()
+
+    def _insert(self, relation: Any, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> str:
+        w = self.warehouse
+        values = ",\n".join("(" + ", ".join(w.literal(v) for v in row) + ")" for row in rows)
+        return f"insert into {relation} ({', '.join(columns)}) values\n{values}"
+
+    # -- reading back ---------------------------------------------------------------------------------
+    def state_rows(self, model_id: str, limit: int = 100_000) -> list[dict[str, Any]]:
+        """The model's current state rows (for tests, `show` and small inspections)."""
+        w = self.warehouse
+        return w.read_page(
+            f"select * from {self.state} where model_id = {w.literal(model_id)} order by row_key", limit
+        )
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
