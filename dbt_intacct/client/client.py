@@ -119,6 +119,8 @@ class ClientStats:
 
     ``faults`` counts every fault met, by kind; ``faults_survived`` those after which the same request
     went on to succeed. ``functions_sent`` counts every function in every exchange, resends included.
+    ``query_pages`` counts the read functions (query, readByQuery, readMore) that returned a page:
+    Intacct bills each as one API transaction.
     """
 
     calls: int
@@ -126,6 +128,7 @@ class ClientStats:
     functions_sent: int
     retries: int
     logins: int
+    query_pages: int
     faults: Mapping[str, int]
     faults_survived: Mapping[str, int]
 
@@ -216,6 +219,7 @@ class _Counters:
     functions_sent: int = 0
     retries: int = 0
     logins: int = 0
+    query_pages: int = 0
     faults: Counter[str] = field(default_factory=Counter)
     faults_survived: Counter[str] = field(default_factory=Counter)
 
@@ -465,6 +469,7 @@ class IntacctClient:
                 functions_sent=counters.functions_sent,
                 retries=counters.retries,
                 logins=counters.logins,
+                query_pages=counters.query_pages,
                 faults=MappingProxyType(dict(counters.faults)),
                 faults_survived=MappingProxyType(dict(counters.faults_survived)),
             )
@@ -600,6 +605,8 @@ class IntacctClient:
                 self._scrubber.scrub(f"{what} failed: {result.message or result.status}"),
                 _first_errorno(result.errornos),
             )
+        with self._counters_lock:
+            self._counters.query_pages += 1
         return result
 
     @staticmethod

@@ -7,7 +7,6 @@ read timed out after the body went out means maybe, which only ``uniqueid=true``
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -67,42 +66,34 @@ def _caused_by(exc: BaseException, *types: type[BaseException]) -> bool:
 
 
 class HttpTransport:
-    """POSTs XML bodies; one ``requests.Session`` (one pooled connection) per calling thread."""
+    """POSTs XML bodies through one ``requests.Session`` whose connection pool serves every thread."""
+
+    # More than any sensible concurrency for one company; extra threads get a fresh connection.
+    POOL_SIZE = 8
 
     def __init__(self, *, timeout: float, verify_tls: bool, max_bytes: int = MAX_XML_BYTES) -> None:
         self._timeout = timeout
         self._connect_timeout = min(timeout, _MAX_CONNECT_TIMEOUT)
         self._verify_tls = verify_tls
         self._max_bytes = max_bytes
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-        self._sessions_lock = threading.Lock()
-
-    def _session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            # Retries are ours to decide: urllib3 must never resend a POST on its own.
-            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1, max_retries=0)
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-            session.headers.update(
-                {
-                    "Content-Type": "application/xml",
-                    "Accept-Encoding": "gzip, deflate",
-                    "User-Agent": f"dbt-intacct/{__version__}",
-                }
-            )
-            self._local.session = session
-            with self._sessions_lock:
-                self._sessions.append(session)
-        return session
+        self._http = requests.Session()
+        # Retries are ours to decide: urllib3 must never resend a POST on its own.
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=self.POOL_SIZE, max_retries=0)
+        self._http.mount("https://", adapter)
+        self._http.mount("http://", adapter)
+        self._http.headers.update(
+            {
+                "Content-Type": "application/xml",
+                "Accept-Encoding": "gzip, deflate",
+                "User-Agent": f"dbt-intacct/{__version__}",
+            }
+        )
 
     def post(self, url: str, body: bytes) -> HttpReply:
         """Send ``body``; return the reply or raise ``TransportError`` (never a requests exception)."""
         deadline = time.monotonic() + self._connect_timeout + self._timeout
         try:
-            response = self._session().post(
+            response = self._http.post(
                 url,
                 data=body,
                 timeout=(self._connect_timeout, self._timeout),
@@ -180,8 +171,5 @@ class HttpTransport:
         return b"".join(chunks)
 
     def close(self) -> None:
-        """Close every thread's connections."""
-        with self._sessions_lock:
-            sessions, self._sessions = self._sessions, []
-        for session in sessions:
-            session.close()
+        """Close the pooled connections."""
+        self._http.close()
