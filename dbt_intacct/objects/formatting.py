@@ -271,6 +271,11 @@ _FORMATTERS: Mapping[FieldType, Callable[[FieldSpec, Any], str]] = {
 }
 
 
+def formatter_for(field_type: FieldType) -> Callable[[FieldSpec, Any], str]:
+    """The converter of a field type (layouts keep it per field: enum hashing is slow in the hot loop)."""
+    return _FORMATTERS[field_type]
+
+
 def format_value(spec: FieldSpec, value: Any) -> str:
     """The element text for a non-empty value of this field (dates in their generic MM/DD/YYYY form)."""
     return _FORMATTERS[spec.type](spec, value)

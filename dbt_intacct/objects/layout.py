@@ -10,7 +10,7 @@ element out, `""` writes an empty element (which clears the value on update).
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeAlias
 
@@ -23,6 +23,7 @@ from dbt_intacct.objects.formatting import (
     describe,
     format_custom_value,
     format_value,
+    formatter_for,
     is_element_name,
     round_money,
     to_date,
@@ -87,26 +88,47 @@ class Leaf:
 
     element: str
     field: FieldSpec
+    # Derived once: the hot loop reads them for every field of every row.
+    path: str = field(init=False, compare=False, repr=False)
+    formatter: Callable[[FieldSpec, Any], str] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", self.field.path)
+        object.__setattr__(self, "formatter", formatter_for(self.field.type))
 
     def write(self, flat: Mapping[str, Any], parent: Element, build: BuildState) -> None:
         """Append this field's element when the row gives it a value."""
-        value = flat.get(self.field.path)
-        if value is None:
-            return
+        value = flat.get(self.path)
+        if value is not None:
+            self.write_value(value, parent, build)
+
+    def write_value(self, value: Any, parent: Element, build: BuildState) -> None:
+        """Append this field's element for a (non-None) value."""
         element = _SubElement(parent, self.element)
         if value.__class__ is str and not value:
             return
-        spec_ = self.field
         try:
-            if spec_.type is FieldType.DATE and build.style is Style.LEGACY:
+            if build.style is Style.LEGACY and self.field.type is FieldType.DATE:
                 day = to_date(value)
                 _SubElement(element, "year").text = f"{day.year:04d}"
                 _SubElement(element, "month").text = f"{day.month:02d}"
                 _SubElement(element, "day").text = f"{day.day:02d}"
             else:
-                element.text = format_value(spec_, value)
+                element.text = self.formatter(self.field, value)
         except InvalidValue as exc:
-            raise _rejected(spec_.path, exc) from None
+            raise _rejected(self.path, exc) from None
+
+
+def write_nodes(nodes: Iterable[Node], flat: Mapping[str, Any], parent: Element, build: BuildState) -> None:
+    """Write nodes in order; absent fields are skipped inline (most of a catalogue is absent in a row)."""
+    get = flat.get
+    for node in nodes:
+        if node.__class__ is Leaf:
+            value = get(node.path)  # type: ignore[union-attr]
+            if value is not None:
+                node.write_value(value, parent, build)  # type: ignore[union-attr]
+        else:
+            node.write(flat, parent, build)
 
 
 @dataclass(frozen=True)
@@ -124,9 +146,7 @@ class Group:
         """Append the group with the fields the row gives."""
         if self.paths.isdisjoint(flat):
             return
-        element = _SubElement(parent, self.element)
-        for child in self.children:
-            child.write(flat, element, build)
+        write_nodes(self.children, flat, _SubElement(parent, self.element), build)
 
 
 @dataclass(frozen=True)
@@ -144,8 +164,7 @@ class Alternatives:
 
     def write(self, flat: Mapping[str, Any], parent: Element, build: BuildState) -> None:
         """Write whichever alternatives the row gives (presence rules are checked by the shape)."""
-        for leaf in self.leaves:
-            leaf.write(flat, parent, build)
+        write_nodes(self.leaves, flat, parent, build)
 
 
 @dataclass(frozen=True)
@@ -511,8 +530,7 @@ class Shape:
     # -- writing --------------------------------------------------------------------------------------
     def write(self, flat: Mapping[str, Any], parent: Element, build: BuildState) -> None:
         """Append this shape's elements for the row to `parent`, in layout order."""
-        for node in self.nodes:
-            node.write(flat, parent, build)
+        write_nodes(self.nodes, flat, parent, build)
 
     def write_line(self, line: Any, item: Element, build: BuildState, *, creating: bool) -> None:
         """Fill one line item from a line dict."""
@@ -663,7 +681,7 @@ def line_array(
 ) -> Lines:
     """A line array fed by mapping key `key`, written `<wrapper><item>...` (the wrapper defaults to key;
     "" means bare repeated items)."""
-    shape = Shape(nodes, style=style, label=f"{key} lines")
+    shape = Shape(nodes, style=style, label=f"a {key} line")
     line_spec = LineArraySpec(
         key=key,
         fields=shape.fields,
@@ -682,7 +700,7 @@ def positional_lines(
 ) -> PositionalLines:
     """The update form of a line array: edit lines by 1-based position, add the rest."""
     update_shape = Shape(
-        _optional(lines.shape.nodes), style=lines.shape.style, label=f"{lines.spec.key} lines"
+        _optional(lines.shape.nodes), style=lines.shape.style, label=f"a {lines.spec.key} line"
     )
     return PositionalLines(
         wrapper=wrapper,
