@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from typing import Any, TypeAlias
 
 from lxml import etree
@@ -89,8 +90,8 @@ class Leaf:
     element: str
     field: FieldSpec
     # Derived once: the hot loop reads them for every field of every row.
-    path: str = field(init=False, compare=False, repr=False)
-    formatter: Callable[[FieldSpec, Any], str] = field(init=False, compare=False, repr=False)
+    path: str = dataclass_field(init=False, compare=False, repr=False)
+    formatter: Callable[[FieldSpec, Any], str] = dataclass_field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", self.field.path)
@@ -137,7 +138,7 @@ class Group:
 
     element: str
     children: tuple[Node, ...]
-    paths: frozenset[str] = field(default=frozenset(), compare=False)
+    paths: frozenset[str] = dataclass_field(default=frozenset(), compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "paths", frozenset(_leaf_paths(self.children)))
