@@ -1,0 +1,79 @@
+"""What a function works with, and what it gives back."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+
+from lxml import etree
+
+from dbt_intacct.emulator.catalogue import Catalogue, ObjectSpec
+from dbt_intacct.emulator.fields import FieldSelection, Record
+from dbt_intacct.emulator.store import Store
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A function that succeeded: the API transactions it spends, and what its ``<result>`` carries."""
+
+    billable: int
+    data: etree._Element | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingPage:
+    """What is left of a readByQuery result for readMore."""
+
+    spec: ObjectSpec
+    selection: FieldSelection
+    records: tuple[Record, ...]
+    pagesize: int
+    totalcount: int
+    expires_at: float
+
+
+class ResultSets:
+    """Open readByQuery results by resultId; kept in memory (a restart forgets them, as a timeout would)."""
+
+    LIFETIME_SECONDS = 30 * 60
+    MAX_OPEN = 1000
+
+    def __init__(self) -> None:
+        self._open: OrderedDict[str, PendingPage] = OrderedDict()
+
+    def open(self, page: PendingPage) -> str:
+        """Keep the rest of a result; returns its resultId."""
+        result_id = secrets.token_hex(16)
+        self._open[result_id] = page
+        while len(self._open) > self.MAX_OPEN:
+            self._open.popitem(last=False)
+        return result_id
+
+    def take(self, result_id: str) -> PendingPage | None:
+        """The rest of a result, removed from the open set; None when unknown or expired."""
+        page = self._open.pop(result_id, None)
+        if page is None or page.expires_at < time.monotonic():
+            return None
+        return page
+
+    def clear(self) -> None:
+        """Forget every open result."""
+        self._open.clear()
+
+
+@dataclass(frozen=True)
+class FunctionContext:
+    """The company state one function runs against."""
+
+    store: Store
+    catalogue: Catalogue
+    now: datetime  # UTC
+    result_sets: ResultSets
+
+    def spec(self, object_name: str) -> ObjectSpec | None:
+        """An object by name."""
+        return self.catalogue.spec(object_name)
