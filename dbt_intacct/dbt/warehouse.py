@@ -90,6 +90,7 @@ class Warehouse:
         from dbt.flags import set_from_args
         from dbt.mp_context import get_mp_context
         from dbt.parser.manifest import ManifestLoader
+        from dbt_common.context import set_invocation_context
         from dbt_common.exceptions import DbtBaseException
 
         project_dir = self.args.project_dir
@@ -112,6 +113,8 @@ class Warehouse:
             partial_parse=False,
         )
         set_from_args(ns, None)
+        # env_var() in profiles.yml and dbt_project.yml reads the invocation context, as in a dbt command.
+        set_invocation_context(dict(os.environ))
         _silence_dbt_events()
         try:
             config = RuntimeConfig.from_args(ns)
@@ -150,6 +153,14 @@ class Warehouse:
     def relation(self, database: str | None, schema: str, identifier: str) -> Any:
         """A dbt relation object; rendering it quotes each part as the adapter requires."""
         return self._adapter.Relation.create(database=database, schema=schema, identifier=identifier)
+
+    def create_schema(self, database: str | None, schema: str) -> None:
+        """Create a schema if it is missing, with the adapter's own `create_schema` macro."""
+        relation = self._adapter.Relation.create(database=database, schema=schema)
+        try:
+            self._adapter.create_schema(relation)
+        except Exception as exc:
+            raise WarehouseError(f"could not create schema {schema}: {_first_line(exc)}") from exc
 
     def relation_exists(self, relation: Any) -> bool:
         found = self._adapter.get_relation(

@@ -32,6 +32,9 @@ class ConsoleProgress:
         self._failed = 0
         self._planned = 0
 
+    def run_started(self, models: int) -> None:
+        self.total_models = models
+
     def model_started(self, spec: SyncSpec, planned_rows: int) -> None:
         self._index += 1
         self._sent = self._ok = self._failed = 0
@@ -60,7 +63,9 @@ class ConsoleProgress:
     def model_finished(self, result: ModelResult) -> None:
         status = "OK" if result.ok else "ERROR" if result.status == "error" else "WARN"
         colour = {"OK": "green", "ERROR": "red", "WARN": "yellow"}[status]
-        counts = ", ".join(f"{n} {k}" for k, n in result.counts.items() if n) or "nothing to do"
+        planned = [f"{n} to {action}" for action, n in sorted(result.planned.items()) if n]
+        done = [f"{n} {k}" for k, n in result.counts.items() if n]
+        counts = ", ".join(planned + done) or "nothing to do"
         line = Text(f"{_stamp()}  {status:<5} {result.name}: {counts} [{result.elapsed_seconds:.1f}s]")
         line.stylize(colour, 10, 10 + len(status))
         self.console.print(line, highlight=False)
@@ -140,4 +145,7 @@ def stderr_console() -> Console:
 
 
 def stdout_console(file: TextIO | None = None) -> Console:
-    return Console(file=file or sys.stdout, highlight=False)
+    stream = file or sys.stdout
+    # Off a terminal (CI logs, pipes) rich would assume 80 columns and squeeze the summary table.
+    width = None if stream.isatty() else 160
+    return Console(file=stream, highlight=False, width=width)

@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from dbt_intacct.client import IntacctClient
 from lxml import etree
 
+from dbt_intacct.client import IntacctClient
 from dbt_intacct.dbt.warehouse import Warehouse
-from dbt_intacct.errors import IntacctError, RowRejected, TerminalIntacctError
+from dbt_intacct.errors import IntacctError, RowRejected, TerminalIntacctError, WarehouseError
 from dbt_intacct.objects import RecordRef
 from dbt_intacct.sync import state as st
 from dbt_intacct.sync.mapping import MappedRow, map_row
@@ -36,6 +36,8 @@ _ACTION_COUNTER = {CREATE: "created", UPDATE: "updated", CLEAR: "cleared", DELET
 
 class Progress(Protocol):
     """Told what happens, so that a terminal display or a log can show it."""
+
+    def run_started(self, models: int) -> None: ...
 
     def model_started(self, spec: SyncSpec, planned_rows: int) -> None: ...
 
@@ -148,7 +150,7 @@ class ModelSync:
             self._run()
         except TerminalIntacctError:
             raise
-        except IntacctError as exc:
+        except (IntacctError, WarehouseError) as exc:
             self.result.status = "error"
             self.result.message = str(exc)
         finally:

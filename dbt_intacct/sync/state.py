@@ -125,8 +125,7 @@ class StateStore:
     def ensure(self) -> None:
         """Create the schema and tables on first use."""
         w = self.warehouse
-        schema_relation = w.relation(self.database, self.schema, None).without_identifier()
-        w.execute(w.render("dbt_intacct__create_state_schema", schema_relation=schema_relation))
+        w.create_schema(self.database, self.schema)
         w.execute(w.render("dbt_intacct__state_table_ddl", relation=self.state))
         w.execute(w.render("dbt_intacct__ledger_table_ddl", relation=self.ledger))
         w.execute(w.render("dbt_intacct__runs_table_ddl", relation=self.runs))

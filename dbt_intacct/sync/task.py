@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from dbt_intacct.client import Credentials, IntacctClient, RetryPolicy
-
 from dbt_intacct.config import Connection, IntacctConfig, load_config
 from dbt_intacct.dbt.manifest import intacct_models, load_manifest, manifest_path
 from dbt_intacct.dbt.selection import Selection, selected_unique_ids
@@ -28,6 +27,9 @@ class SyncOptions:
     full_refresh: bool = False
     state_schema: str | None = None
     target_path: str = "target"
+
+
+SYNC_ORDER = ("customer", "contact", "invoice", "transaction", "ar_adjustment", "ar_payment", "journal_entry")
 
 
 def new_run_id() -> str:
@@ -70,8 +72,12 @@ class SyncTask:
             prepared, problems = prepare(warehouse, specs)
             if problems:
                 raise SpecProblems(problems)
+            # Records others refer to go first: customers before their contacts and invoices, invoices
+            # before the payments applied to them.
+            prepared.sort(key=lambda p: (SYNC_ORDER.index(p.spec.object.name), p.spec.name))
             if not opts.dry_run:
                 store.start_run(result.run_id, command, result.target)
+            self.progress.run_started(len(prepared))
             try:
                 for model in prepared:
                     connection = self._connection(config, model.spec)

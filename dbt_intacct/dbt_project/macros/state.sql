@@ -8,14 +8,6 @@
   intacct_runs    one row per command run.
 -#}
 
-{% macro dbt_intacct__create_state_schema(schema_relation) -%}
-  {{ return(adapter.dispatch('create_state_schema', 'dbt_intacct')(schema_relation)) }}
-{%- endmacro %}
-
-{% macro default__create_state_schema(schema_relation) -%}
-create schema if not exists {{ schema_relation }}
-{%- endmacro %}
-
 {% macro dbt_intacct__state_table_ddl(relation) -%}
 create table if not exists {{ relation }} (
   model_id {{ dbt.type_string() }} not null,
@@ -190,7 +182,7 @@ gone as (
     and st.status not in ('deleted', 'dropped', 'cleared')
     and not exists (select 1 from src where src.row_key = st.row_key)
     and (
-      st.status in ({% for s in statuses %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %})
+      {% if statuses %}st.status in ({% for s in statuses %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %}){% else %}1 = 0{% endif %}
       or (st.status in ('failed', 'rejected') and st.recordno is null)
     )
 )
