@@ -151,7 +151,9 @@ class IntacctObject:
 
     def _missing_required(self, function: Function, keys: Sequence[str]) -> list[str]:
         given = set(keys)
-        given.update(target for target, source in function.defaults if source in given)
+        # A default's target is satisfied by its source; a missing required source is reported itself.
+        required = {field.path for field in function.shape.required}
+        given.update(target for target, source in function.defaults if source in given or source in required)
         given.update(function.shape.aliases.get(key, key) for key in keys)
         return _missing_in_shape(function.shape, given, function.name, self.name, "")
 
@@ -359,12 +361,11 @@ def _missing_in_shape(
     problems: list[str] = []
 
     def mapped(path: str) -> bool:
-        full = prefix + path
-        if full in given:
+        if prefix + path in given:
             return True
-        # A nested group mapped as a whole (a struct column) may hold the field.
-        parts = full.split(".")
-        return any(".".join(parts[:i]) in given for i in range(1, len(parts)))
+        # A nested group of this shape mapped as a whole (a struct column) may hold the field.
+        parts = path.split(".")
+        return any(prefix + ".".join(parts[:i]) in given for i in range(1, len(parts)))
 
     for field in shape.required:
         if not mapped(field.path):

@@ -115,7 +115,9 @@ class Leaf:
                 _SubElement(element, "month").text = f"{day.month:02d}"
                 _SubElement(element, "day").text = f"{day.day:02d}"
             else:
-                element.text = self.formatter(self.field, value)
+                text = self.formatter(self.field, value)
+                if text:
+                    element.text = text
         except InvalidValue as exc:
             raise _rejected(self.path, exc) from None
 
@@ -187,14 +189,18 @@ class CustomFieldsSlot:
                     block = _SubElement(parent, "customfields")
                 item = _SubElement(block, "customfield")
                 _SubElement(item, "customfieldname").text = field_id
-                _SubElement(item, "customfieldvalue").text = text
+                value_element = _SubElement(item, "customfieldvalue")
+                if text:
+                    value_element.text = text
             return
         elements: list[Element] = []
         for field_id, value in custom.items():
             if value is None:
                 continue
             element = etree.Element(field_id)
-            element.text = _custom_text(field_id, value)
+            text = _custom_text(field_id, value)
+            if text:
+                element.text = text
             elements.append(element)
         if elements:
             build.deferred.append((parent, len(parent), elements))

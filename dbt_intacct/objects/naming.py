@@ -5,22 +5,30 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+_CUTOFF = 0.6
+_MARGIN = 0.1  # names this much less similar than the best one are not worth suggesting
+
 
 def closest(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
-    """Up to `n` choices closest to `name`, best first; case is ignored (`customerid` finds `CUSTOMERID`)."""
+    """Up to `n` choices closest to `name`, best first (ties alphabetical); case is ignored, so
+    `customerid` finds `CUSTOMERID`."""
     by_lower: dict[str, str] = {}
     for choice in choices:
         by_lower.setdefault(choice.lower(), choice)
     wanted = name.lower()
     if wanted in by_lower:
         return [by_lower[wanted]]
-    matches = difflib.get_close_matches(wanted, list(by_lower), n=n, cutoff=0.6)
-    if not matches:
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq2(wanted)
+    scored: list[tuple[float, str]] = []
+    for lowered, choice in by_lower.items():
+        matcher.set_seq1(lowered)
+        if matcher.real_quick_ratio() >= _CUTOFF and matcher.quick_ratio() >= _CUTOFF:
+            ratio = matcher.ratio()
+            if ratio >= _CUTOFF:
+                scored.append((ratio, choice))
+    if not scored:
         return []
-    # Keep only the names about as close as the best one, so a clear winner is suggested alone.
-    best = difflib.SequenceMatcher(None, wanted, matches[0]).ratio()
-    return [
-        by_lower[match]
-        for match in matches
-        if difflib.SequenceMatcher(None, wanted, match).ratio() >= best - 0.1
-    ]
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    best = scored[0][0]
+    return [choice for ratio, choice in scored[:n] if ratio >= best - _MARGIN]

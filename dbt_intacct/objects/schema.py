@@ -438,12 +438,15 @@ def _locate(nodes: Iterable[Node], chain: list[Element]) -> str | None:
 _REWRITES: tuple[tuple[re.Pattern[str], Any], ...] = (
     (
         re.compile(
-            r"\[facet 'maxLength'\] The value .* has a length of '(\d+)'; this exceeds the allowed "
+            r"\[facet 'maxLength'\] The value(?: '.*')? has a length of '(\d+)'; this exceeds the allowed "
             r"maximum length of '(\d+)'"
         ),
         lambda m: f"{m[1]} characters, the limit is {m[2]}",
     ),
-    (re.compile(r"\[facet 'minLength'\] The value .* has a length of '0'"), lambda m: "must not be empty"),
+    (
+        re.compile(r"\[facet 'minLength'\] The value(?: '.*')? has a length of '0'"),
+        lambda m: "must not be empty",
+    ),
     (
         re.compile(r"\[facet 'pattern'\] The value '(.*)' is not accepted by the pattern"),
         lambda m: f"'{m[1]}' is not in the form Intacct expects",

@@ -69,7 +69,7 @@ def canonical(element: etree._Element) -> Any:
     )
 
 
-# --- from the vectors' neutral form to builder input -------------------------------------------------------
+# --- from the vectors' neutral form to builder input ----------------------------------------------
 
 
 def nest(fields: dict[str, Any]) -> dict[str, Any]:
@@ -212,7 +212,7 @@ def build(name: str, *, check: bool) -> tuple[etree._Element, etree._Element]:
     return build_from_vector(obj, spec, check=check), expected
 
 
-# --- the tests ---------------------------------------------------------------------------------------------
+# --- the tests ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", vector_names())
