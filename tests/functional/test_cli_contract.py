@@ -1,0 +1,158 @@
+"""The CLI contract: exit codes, nothing sent on configuration errors, selection by dbt, plan, debug."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dbt_intacct.emulator.admin import EmulatorAdmin
+from tests.functional.test_sync_customers import CUSTOMERS, customer_yaml, setup_customers
+from tests.support.project import DbtProject
+
+MISTAKES = [
+    ("object: customer", "object: custmer", "unknown object 'custmer'; did you mean 'customer'?"),
+    ("mode: upsert", "mode: upsertt", "customer does not allow mode 'upsertt'"),
+    ("NAME: name", "NAME_X: name", "unknown field 'NAME_X' on customer"),
+    (
+        "DISPLAYCONTACT.EMAIL1: email",
+        "DISPLAYCONTACT.EMAIL1: e_mail",
+        "column 'e_mail' is not in the relation; did you mean 'email'?",
+    ),
+    ("delete: nothing", "delete: purge", "customer does not allow delete behaviour 'purge'"),
+    ("primary_key: code", "primary_key: cod", "column 'cod' is not in the relation; did you mean 'code'?"),
+]
+
+
+@pytest.mark.parametrize(("good", "bad", "message"), MISTAKES, ids=[m[1] for m in MISTAKES])
+def test_a_yaml_mistake_exits_2_and_sends_nothing(
+    project: DbtProject, emulator: EmulatorAdmin, good: str, bad: str, message: str
+) -> None:
+    setup_customers(project)
+    text = customer_yaml()
+    assert good in text
+    project.schema_yml(text.replace(good, bad, 1))
+    project.dbt("parse")
+    run = project.sync()
+    assert run.exit_code == 2, run.output
+    flat = " ".join(run.output.split())
+    assert "model 'intacct_customers'" in flat and message in flat, run.output
+    assert "Nothing was sent to Intacct." in run.output
+    assert emulator.stats()["requests"] == 0
+
+
+def test_a_match_field_that_is_not_a_field(project: DbtProject, emulator: EmulatorAdmin) -> None:
+    setup_customers(project)
+    project.schema_yml(
+        customer_yaml(extra="").replace(
+            "primary_key: code", "primary_key: code\n          match: {column: code, field: CUSTID}"
+        )
+    )
+    project.dbt("parse")
+    run = project.sync()
+    assert run.exit_code == 2, run.output
+    assert "key 'match.field': 'CUSTID' is not a field of CUSTOMER" in " ".join(run.output.split())
+    assert emulator.stats()["requests"] == 0
+
+
+def test_a_missing_connection_is_a_configuration_error(project: DbtProject, emulator: EmulatorAdmin) -> None:
+    setup_customers(project)
+    project.schema_yml(
+        customer_yaml().replace("delete: nothing", "delete: nothing\n          connection: europe")
+    )
+    project.dbt("parse")
+    run = project.sync()
+    assert run.exit_code == 2
+    assert "connection 'europe' is not defined" in run.output
+    assert emulator.stats()["requests"] == 0
+
+
+def test_bad_credentials_stop_the_run_with_a_clear_message(
+    project: DbtProject, emulator: EmulatorAdmin
+) -> None:
+    setup_customers(project)
+    project.write_intacct_yml(user_password="not-the-password")
+    run = project.sync()
+    assert run.exit_code == 1, run.output
+    assert "not-the-password" not in run.output
+    assert "XL03000006" in run.output or "incorrect" in run.output.lower()
+    assert emulator.records("CUSTOMER") == []
+
+
+def test_select_is_resolved_by_dbt(project: DbtProject, emulator: EmulatorAdmin) -> None:
+    setup_customers(project)
+    project.model(
+        "other_customers",
+        "select code || '-B' as code, name, email, city, segment from {{ ref('crm_customers') }}",
+    )
+    both = customer_yaml()
+    other = both.split("models:\n", 1)[1].replace("intacct_customers", "other_customers")
+    project.schema_yml(both + other)
+    project.build()
+    run = project.sync("--select", "other_customers")
+    assert run.exit_code == 0, run.output
+    assert [m["name"] for m in run.results["results"]] == ["other_customers"]
+    assert {r["CUSTOMERID"] for r in emulator.records("CUSTOMER")} == {"C1-B", "C2-B", "C3-B"}
+    run = project.sync("--exclude", "other_customers")
+    assert [m["name"] for m in run.results["results"]] == ["intacct_customers"]
+    assert len(emulator.records("CUSTOMER")) == 6
+
+
+def test_plan_counts_and_samples_and_sends_nothing(project: DbtProject, emulator: EmulatorAdmin) -> None:
+    setup_customers(project)
+    run = project.plan()
+    assert run.exit_code == 0, run.output
+    model = run.model("intacct_customers")
+    assert model["planned"] == {"create": 3}
+    assert model["api_transactions"] == 3
+    assert "<CUSTOMERID>C1</CUSTOMERID>" in run.output
+    assert "Plan only: nothing was sent to Intacct." in run.output
+    assert emulator.stats()["requests"] == 0
+    dry = project.sync("--dry-run")
+    assert dry.model("intacct_customers")["planned"] == {"create": 3}
+    assert emulator.stats()["requests"] == 0
+    # After a sync, the plan is empty.
+    assert project.sync().exit_code == 0
+    again = project.plan()
+    assert again.model("intacct_customers")["planned"] == {}
+    assert again.counts("intacct_customers")["unchanged"] == 3
+
+
+def test_run_results_file_is_written(project: DbtProject, emulator: EmulatorAdmin) -> None:
+    setup_customers(project)
+    result = project.cli("sync")
+    assert result.exit_code == 0, result.output
+    data = json.loads((project.root / "target" / "intacct_run_results.json").read_text())
+    assert data["status"] == "success"
+    assert data["metadata"]["command"] == "sync"
+    (model,) = data["results"]
+    assert model["unique_id"] == "model.proj.intacct_customers"
+    assert model["counts"]["created"] == 3
+
+
+def test_debug_checks_everything(project: DbtProject, emulator: EmulatorAdmin) -> None:
+    setup_customers(project)
+    result = project.cli("debug")
+    assert result.exit_code == 0, result.output
+    assert "login 'default'" in result.output and "OK" in result.output
+    assert "does not exist yet" in result.output
+    project.write_intacct_yml(user_password="wrong-password")
+    result = project.cli("debug")
+    assert result.exit_code == 1
+    assert "wrong-password" not in result.output
+
+
+def test_missing_manifest_says_what_to_run(project: DbtProject, emulator: EmulatorAdmin) -> None:
+    run = project.sync()
+    assert run.exit_code == 2
+    assert "run `dbt build`" in run.output
+
+
+def test_missing_relation_says_what_to_run(project: DbtProject, emulator: EmulatorAdmin) -> None:
+    project.seed("crm_customers", CUSTOMERS)
+    project.model("intacct_customers", "select * from {{ ref('crm_customers') }}")
+    project.schema_yml(customer_yaml())
+    project.dbt("parse")
+    run = project.sync()
+    assert run.exit_code == 2
+    assert "does not exist; run `dbt build` first" in " ".join(run.output.split())
