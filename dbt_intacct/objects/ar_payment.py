@@ -111,8 +111,10 @@ _LEGACY = Function(
             text("refid"),
             text("overpaylocid"),
             text("overpaydeptid"),
-            date_("datereceived"),
-            choice("paymentmethod", *_METHODS),
+            # The docs call these two optional, but the SDKs always write them (and the emulator, like
+            # the DTD we believe in, requires them): a payment has a date and a method anyway.
+            date_("datereceived", required=True),
+            choice("paymentmethod", *_METHODS, required=True),
             *legacy_exchange_rate(),
             text("cctype"),
             text("authcode"),

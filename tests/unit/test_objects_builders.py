@@ -436,7 +436,10 @@ def test_unapplied_payment_errors_name_the_mapped_field() -> None:
 
 def test_legacy_payment_needs_a_bank_or_summary() -> None:
     with pytest.raises(RowRejected) as caught:
-        PAYMENT.build_create({"customerid": "C1", "paymentamount": 5}, {})
+        PAYMENT.build_create(
+            {"customerid": "C1", "paymentamount": 5, "datereceived": "2024-05-01", "paymentmethod": "Cash"},
+            {},
+        )
     assert caught.value.field == "bankaccountid"
     assert "give one of bankaccountid, undepfundsacct, batchkey" in caught.value.reason
 

@@ -122,11 +122,18 @@ def test_ar_payment_families() -> None:
     generic = ["FINANCIALENTITY", "PAYMENTMETHOD", "CUSTOMERID", "RECEIPTDATE", "TRX_AMOUNTTOPAY"]
     assert PAYMENT.check_mapping(generic, [], "insert") == []  # ARPYMTDETAILS optional: advances
     assert PAYMENT.check_mapping([*generic, "ARPYMTDETAILS"], [], "insert") == []
-    legacy = ["customerid", "paymentamount", "bankaccountid", "arpaymentitem"]
-    assert PAYMENT.check_mapping(legacy, [], "insert") == []
-    assert PAYMENT.check_mapping(["customerid", "bankaccountid"], [], "insert") == [
-        "missing required field 'paymentamount' (ar_payment create_arpayment needs it)"
+    legacy = [
+        "customerid",
+        "paymentamount",
+        "bankaccountid",
+        "datereceived",
+        "paymentmethod",
+        "arpaymentitem",
     ]
+    assert PAYMENT.check_mapping(legacy, [], "insert") == []
+    assert PAYMENT.check_mapping(
+        ["customerid", "bankaccountid", "datereceived", "paymentmethod"], [], "insert"
+    ) == ["missing required field 'paymentamount' (ar_payment create_arpayment needs it)"]
     mixed = PAYMENT.check_mapping([*generic, "refid"], [], "insert")
     assert mixed[0] == (
         "ar_payment mixes ARPYMT fields (CUSTOMERID, FINANCIALENTITY, PAYMENTMETHOD, RECEIPTDATE, "
