@@ -76,7 +76,8 @@ class EmulatorAdmin:
         return result
 
     def reset(self) -> None:
-        """Forget records, counters, completed control IDs and faults (sessions stay valid)."""
+        """Forget records, counters, completed control IDs and faults, and restore the reference data
+        the emulator started with (sessions stay valid)."""
         self._call("POST", "reset", {})
 
     def expire_sessions(self) -> int:

@@ -27,6 +27,7 @@ from dbt_intacct.emulator.gateway_errors import (
     AuthenticationFailed,
     FunctionFailed,
     GatewayError,
+    PartlyWritten,
     RequestRefused,
 )
 from dbt_intacct.emulator.reference import ReferenceData
@@ -381,13 +382,20 @@ class Gateway:
                         "Read the record back instead of sending the function again.",
                     )
                 )
+            partial: PartlyWritten | None = None
             with self.store.savepoint():
-                if name == "getAPISession":
-                    outcome, signed = self._get_api_session(body[0], signed, endpoint)
+                try:
+                    if name == "getAPISession":
+                        outcome, signed = self._get_api_session(body[0], signed, endpoint)
+                    else:
+                        outcome = self._dispatch(ctx, body[0], name, control)
+                except PartlyWritten as written:
+                    partial = written  # keep what it wrote: leave the savepoint normally
                 else:
-                    outcome = self._dispatch(ctx, body[0], name, control)
-                if control.uniqueid:
-                    self.store.mark_completed(controlid, ctx.now.isoformat(timespec="seconds"))
+                    if control.uniqueid:
+                        self.store.mark_completed(controlid, ctx.now.isoformat(timespec="seconds"))
+            if partial is not None:
+                return FunctionResult(name, controlid, "failure", partial.outcome, partial.errors), signed
             return FunctionResult(name, controlid, "success", outcome), signed
         except FunctionFailed as failed:
             return FunctionResult(name, controlid, "failure", errors=failed.errors), signed
@@ -526,7 +534,9 @@ def _success(control: ControlBlock, signed: Signed, results: list[FunctionResult
             if result.outcome.data is not None:
                 node.append(result.outcome.data)
         else:
-            if result.function in ("create", "update"):
+            if result.outcome is not None and result.outcome.data is not None:
+                node.append(result.outcome.data)
+            elif result.function in ("create", "update"):
                 sub(node, "data", listtype="objects", count="0")
             write_errors(node, result.errors)
     return serialise(response, control.pretty)

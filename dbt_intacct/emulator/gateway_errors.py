@@ -8,6 +8,10 @@ documented number; docs/emulator.md lists them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dbt_intacct.emulator.context import Outcome
 
 # Documented numbers (API.md section 4).
 XML_PARSE = "XL03000003"
@@ -44,6 +48,14 @@ class FunctionFailed(Exception):
     def __init__(self, *errors: GatewayError) -> None:
         self.errors = errors
         super().__init__(errors[0].description2 if errors else "function failed")
+
+
+class PartlyWritten(FunctionFailed):
+    """A create or update failed on one object after writing the ones before it, which stay written."""
+
+    def __init__(self, outcome: Outcome, errors: tuple[GatewayError, ...]) -> None:
+        self.outcome = outcome  # what was written: its data lists those records, its billable counts them
+        super().__init__(*errors)
 
 
 class RequestRefused(Exception):

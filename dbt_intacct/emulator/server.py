@@ -55,6 +55,7 @@ class Emulator:
         reference = (
             load_reference_data(config.reference_data) if config.reference_data else builtin_reference_data()
         )
+        self.initial_reference = reference
         self.store = Store(config.data_dir)
         credentials = Credentials(
             config.sender_id, config.sender_password, config.company_id, config.user_id, config.user_password
@@ -340,6 +341,7 @@ def _admin_route(emulator: Emulator, method: str, route: str, payload: Any, base
             return 200, emulator.faults.describe()
     if (method, head) == ("POST", "reset"):
         emulator.gateway.reset()
+        emulator.gateway.replace_reference(emulator.initial_reference)
         emulator.faults.clear()
         emulator.faults.injected.clear()
         return 200, {"reset": True}

@@ -264,15 +264,42 @@ def _objects_data(summaries: list[tuple[str, Record]]) -> etree._Element:
     return data
 
 
+def _each_object(
+    ctx: FunctionContext,
+    element: etree._Element,
+    verb: str,
+    write: Callable[[ObjectSpec, etree._Element], Record],
+) -> Outcome:
+    """Write the objects of a create or update in order, each as its own unit.
+
+    As Intacct answers, objects written before one fails stay written and are listed in the failed
+    result's ``<data>`` (vector ``response_failure_update_not_found``); the failing one and the rest
+    are not written.
+    """
+    summaries: list[tuple[str, Record]] = []
+    for node in _object_elements(element, verb):
+        try:
+            with ctx.store.savepoint():
+                spec = _writable(ctx, node, verb)
+                summaries.append(_summary(spec, write(spec, node)))
+        except errors.FunctionFailed as failed:
+            if not summaries:
+                raise
+            raise errors.PartlyWritten(
+                Outcome(billable=len(summaries), data=_objects_data(summaries)), failed.errors
+            ) from None
+    return Outcome(billable=len(summaries), data=_objects_data(summaries))
+
+
 def create(ctx: FunctionContext, element: etree._Element) -> Outcome:
-    """``<create>`` with one or more objects, possibly of different types; one transaction per object."""
-    summaries = []
-    for node in _object_elements(element, "create"):
-        spec = _writable(ctx, node, "create")
+    """``<create>`` with one or more objects, possibly of different types."""
+
+    def write(spec: ObjectSpec, node: etree._Element) -> Record:
         rules = Rules(ctx, spec.label, "create")
         fields = drop_blanks(read_fields(rules, spec, ctx.catalogue.fields(spec), node, spec.name, top=True))
-        summaries.append(_summary(spec, create_record(ctx, spec, fields, rules)))
-    return Outcome(billable=len(summaries), data=_objects_data(summaries))
+        return create_record(ctx, spec, fields, rules)
+
+    return _each_object(ctx, element, "create", write)
 
 
 def _find_for_update(ctx: FunctionContext, spec: ObjectSpec, changes: Record) -> Record:
@@ -293,35 +320,34 @@ def _find_for_update(ctx: FunctionContext, spec: ObjectSpec, changes: Record) ->
     return existing
 
 
+def _update_one(ctx: FunctionContext, spec: ObjectSpec, node: etree._Element) -> Record:
+    rules = Rules(ctx, spec.label, "update")
+    fields = ctx.catalogue.fields(spec)
+    changes = read_fields(rules, spec, fields, node, spec.name, top=True)
+    existing = _find_for_update(ctx, spec, changes)
+    object_rules = _RULES[spec.name]
+    for name in object_rules.required_in_update:
+        rules.require(changes.get(name), name, f"an update of {spec.name}")
+    if spec.name == "ARPYMT":
+        receivables.apply_payment(rules, existing, sign=-1)
+    merged = merge_update(existing, changes, fields)
+    if spec.name == "ARPYMT":
+        merged.pop("TOTALENTERED", None)  # a payment's total follows its (replaced) details
+    object_rules.check(rules, merged)
+    old_key, new_key = natural_id(spec, existing), natural_id(spec, merged)
+    if new_key is not None and new_key != old_key and ctx.store.get_by_natural_id(spec.name, new_key):
+        raise errors.duplicate(spec.label, "update", new_key)
+    merged = _before_store(rules, spec, merged)
+    merged["WHENMODIFIED"] = us_timestamp(ctx.now)
+    if spec.name == "ARPYMT":
+        receivables.apply_payment(rules, merged, sign=1)
+    ctx.store.replace(spec.name, int(existing["RECORDNO"]), new_key, merged)
+    return merged
+
+
 def update(ctx: FunctionContext, element: etree._Element) -> Outcome:
     """``<update>``: by RECORDNO or by the ID field; omitted fields stay, empty ones are cleared."""
-    summaries = []
-    for node in _object_elements(element, "update"):
-        spec = _writable(ctx, node, "update")
-        rules = Rules(ctx, spec.label, "update")
-        fields = ctx.catalogue.fields(spec)
-        changes = read_fields(rules, spec, fields, node, spec.name, top=True)
-        existing = _find_for_update(ctx, spec, changes)
-        object_rules = _RULES[spec.name]
-        for name in object_rules.required_in_update:
-            rules.require(changes.get(name), name, f"an update of {spec.name}")
-        if spec.name == "ARPYMT":
-            receivables.apply_payment(rules, existing, sign=-1)
-        merged = merge_update(existing, changes, fields)
-        # A payment's total follows its (replaced) details.
-        if spec.name == "ARPYMT":
-            merged.pop("TOTALENTERED", None)
-        object_rules.check(rules, merged)
-        old_key, new_key = natural_id(spec, existing), natural_id(spec, merged)
-        if new_key is not None and new_key != old_key and ctx.store.get_by_natural_id(spec.name, new_key):
-            raise errors.duplicate(spec.label, "update", new_key)
-        merged = _before_store(rules, spec, merged)
-        merged["WHENMODIFIED"] = us_timestamp(ctx.now)
-        if spec.name == "ARPYMT":
-            receivables.apply_payment(rules, merged, sign=1)
-        ctx.store.replace(spec.name, int(existing["RECORDNO"]), new_key, merged)
-        summaries.append(_summary(spec, merged))
-    return Outcome(billable=len(summaries), data=_objects_data(summaries))
+    return _each_object(ctx, element, "update", lambda spec, node: _update_one(ctx, spec, node))
 
 
 def delete_record(ctx: FunctionContext, spec: ObjectSpec, record: Record, rules: Rules) -> None:
