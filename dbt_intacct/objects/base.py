@@ -16,7 +16,6 @@ from lxml import etree
 from dbt_intacct.errors import ConfigError, RowRejected
 from dbt_intacct.objects import schema
 from dbt_intacct.objects.fields import FieldSpec, FieldType, LineArraySpec, RecordRef
-from dbt_intacct.objects.formatting import InvalidValue, check_xml_text
 from dbt_intacct.objects.layout import (
     CUSTOM_KEY,
     BuildState,
@@ -24,6 +23,7 @@ from dbt_intacct.objects.layout import (
     Element,
     Function,
     Shape,
+    checked_key,
 )
 from dbt_intacct.objects.naming import closest
 
@@ -236,7 +236,7 @@ class IntacctObject:
             key = ref.recordno if form.uses == "recordno" else ref.id
             if key is None or str(key) == "":
                 continue
-            key_text = _key_text(str(key))
+            key_text = checked_key(str(key))
             if form.attribute is not None:
                 body = etree.Element(form.function, {form.attribute: key_text})
             else:
@@ -293,9 +293,9 @@ class IntacctObject:
     def _update_attributes(self, ref: RecordRef) -> dict[str, str]:
         """The key attributes of a legacy update (`key="RECORDNO"`, or an external ID)."""
         if ref.recordno:
-            return {"key": _key_text(str(ref.recordno))}
+            return {"key": checked_key(str(ref.recordno))}
         if ref.external_id and any(name == "externalkey" for name, _ in self._update_function().attributes):
-            return {"key": _key_text(ref.external_id), "externalkey": "true"}
+            return {"key": checked_key(ref.external_id), "externalkey": "true"}
         raise RowRejected(
             None,
             f"cannot update the {self.intacct_object}: {self._update_function().name} needs its RECORDNO",
@@ -390,10 +390,3 @@ def _clean(text: str | None) -> str | None:
         return None
     text = text.strip()
     return text or None
-
-
-def _key_text(key: str) -> str:
-    try:
-        return check_xml_text(key)
-    except InvalidValue as exc:
-        raise RowRejected(None, f"the record key {exc.reason}") from None

@@ -21,6 +21,7 @@ from dbt_intacct.errors import RowRejected
 from dbt_intacct.objects.fields import FieldSpec, FieldType, LineArraySpec, RecordRef, spec
 from dbt_intacct.objects.formatting import (
     InvalidValue,
+    check_xml_text,
     describe,
     format_custom_value,
     format_value,
@@ -66,6 +67,14 @@ class BuildState:
         # Generic custom fields are not in the XSD (they are the company's own): they are inserted at
         # their place after validation, as (parent, index, elements).
         self.deferred: list[tuple[Element, int, list[Element]]] = []
+
+
+def checked_key(key: str) -> str:
+    """A record key (RECORDNO, ID, DOCID) as it is written, refused if XML cannot carry it."""
+    try:
+        return check_xml_text(key)
+    except InvalidValue as exc:
+        raise RowRejected(None, f"the record key {exc.reason}") from None
 
 
 def _rejected(path: str, exc: InvalidValue) -> RowRejected:
@@ -253,7 +262,8 @@ class RecordKey:
         ref = build.ref or RecordRef()
         spec_ = self.id_leaf.field
         value = flat.get(spec_.path)
-        recordno = None if ref.recordno is None else str(ref.recordno)
+        recordno = None if ref.recordno is None else checked_key(str(ref.recordno))
+        known_id = None if ref.id is None else checked_key(str(ref.id))
         if recordno:
             _SubElement(parent, "RECORDNO").text = recordno
         id_text: str | None = None
@@ -262,14 +272,14 @@ class RecordKey:
                 id_text = format_value(spec_, value)
             except InvalidValue as exc:
                 raise _rejected(spec_.path, exc) from None
-            if not recordno and ref.id is not None and id_text != ref.id:
+            if not recordno and known_id is not None and id_text != known_id:
                 raise RowRejected(
                     spec_.path,
-                    f"the row's {spec_.path} {id_text!r} is not the matched record's {ref.id!r}; without "
+                    f"the row's {spec_.path} {id_text!r} is not the matched record's {known_id!r}; without "
                     "the record's RECORDNO an update cannot change its ID",
                 )
-        elif ref.id and not recordno:
-            id_text = ref.id
+        elif known_id and not recordno:
+            id_text = known_id
         elif not recordno:
             raise RowRejected(
                 spec_.path, f"cannot update: neither the record's RECORDNO nor its {spec_.path} is known"
@@ -453,8 +463,12 @@ class Shape:
             if key in paths:
                 if value is not None:
                     flat[key] = value
-            elif isinstance(value, Mapping) and key in self.group_paths:
-                self._flatten_group(key, value, flat)
+            elif key in self.group_paths:
+                # A nested group given whole (a struct column): NULL leaves all its fields out.
+                if isinstance(value, Mapping):
+                    self._flatten_group(key, value, flat)
+                elif value is not None:
+                    raise RowRejected(key, f"expected the fields of {key} as a struct, got {describe(value)}")
             elif self.has_custom and (key == CUSTOM_KEY or key.startswith(_CUSTOM_PREFIX)):
                 self._collect_custom(key, value, flat)
             elif key in self.aliases:
@@ -467,8 +481,9 @@ class Shape:
     def _flatten_group(self, prefix: str, values: Mapping[str, Any], flat: dict[str, Any]) -> None:
         for name, value in values.items():
             path = f"{prefix}.{name}"
-            if isinstance(value, Mapping) and path in self.group_paths:
-                self._flatten_group(path, value, flat)
+            if path in self.group_paths and (value is None or isinstance(value, Mapping)):
+                if value is not None:
+                    self._flatten_group(path, value, flat)
             elif path in self.paths:
                 if value is not None:
                     flat[path] = value

@@ -22,6 +22,7 @@ from dbt_intacct.objects.layout import (
     Shape,
     Style,
     boolean,
+    checked_key,
     date_,
     group,
     line_array,
@@ -181,7 +182,7 @@ class Transaction(IntacctObject):
     def _update_attributes(self, ref: RecordRef) -> dict[str, str]:
         if not ref.id:
             raise RowRejected(None, "cannot update the SODOCUMENT: update_sotransaction needs its DOCID")
-        return {"key": ref.id}
+        return {"key": checked_key(str(ref.id))}
 
     def _ref_from_key(self, key: str) -> RecordRef:
         # Believed to be the DOCID ("Sales Order-SO0042", never all digits); a RECORDNO would be digits.

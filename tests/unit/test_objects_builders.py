@@ -519,3 +519,28 @@ def test_catalogue_is_complete() -> None:
         assert obj.modes <= {"insert", "update", "upsert"}
         assert obj.delete_behaviours <= {"nothing", "clear", "delete"}
         assert ("update" in obj.modes) == (obj.update is not None)
+
+
+def test_struct_columns_for_groups() -> None:
+    body = CUSTOMER.build_create({"NAME": "A", "DISPLAYCONTACT": None, "BILLTO": {"CONTACTNAME": None}}, {})
+    assert tags(body.find("CUSTOMER")) == ["NAME", "DISPLAYCONTACT"]  # only the PRINTAS default
+    body = CUSTOMER.build_create(
+        {"NAME": "A", "DISPLAYCONTACT": {"MAILADDRESS": None, "EMAIL1": "a@b.c"}}, {}
+    )
+    assert tags(body.find("CUSTOMER/DISPLAYCONTACT")) == ["PRINTAS", "EMAIL1"]
+    with pytest.raises(RowRejected) as caught:
+        CUSTOMER.build_create({"NAME": "A", "DISPLAYCONTACT": "a@b.c"}, {})
+    assert (caught.value.field, caught.value.reason) == (
+        "DISPLAYCONTACT",
+        "expected the fields of DISPLAYCONTACT as a struct, got 'a@b.c'",
+    )
+
+
+def test_record_keys_from_the_warehouse_may_be_numbers() -> None:
+    ref = RecordRef(recordno=42, id=7)  # type: ignore[arg-type]
+    body = CUSTOMER.build_update(ref, {"NAME": "n"}, {})
+    assert [(c.tag, c.text) for c in body.find("CUSTOMER")] == [("RECORDNO", "42"), ("NAME", "n")]
+    assert etree.tostring(INVOICE.build_delete(ref)) == b'<delete_invoice key="42"/>'
+    with pytest.raises(RowRejected) as caught:
+        CUSTOMER.build_update(RecordRef(id="C\x001"), {"NAME": "n"}, {})
+    assert caught.value.reason.startswith("the record key contains U+0000")

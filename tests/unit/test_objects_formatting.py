@@ -216,3 +216,13 @@ def test_unicode_round_trips_in_legacy_custom_fields() -> None:
     parsed = etree.fromstring(etree.tostring(body, encoding="UTF-8"))
     assert parsed.findtext("customfields/customfield/customfieldvalue") == text
     assert parsed.findtext("invoiceitems/lineitem/customfields/customfield/customfieldvalue") == text
+
+
+def test_datetime_fields() -> None:
+    from dbt_intacct.objects import FieldSpec, FieldType
+    from dbt_intacct.objects.formatting import format_value
+
+    spec = FieldSpec(path="WHEN", type=FieldType.DATETIME)
+    assert format_value(spec, datetime(2024, 5, 1, 7, 8, 9)) == "05/01/2024 07:08:09"
+    assert format_value(spec, date(2024, 5, 1)) == "05/01/2024 00:00:00"
+    assert format_value(spec, "2024-05-01T23:59:58+02:00") == "05/01/2024 23:59:58"
