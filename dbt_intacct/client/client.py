@@ -152,11 +152,7 @@ class _Retryable(Exception):
 
 
 class _SessionRejected(Exception):
-    """Authentication failed on a session-authenticated request."""
-
-    def __init__(self, message: str, errorno: str | None) -> None:
-        self.errorno = errorno
-        super().__init__(message)
+    """Authentication failed on a session-authenticated request; a new session is in place."""
 
 
 def _is_loopback(host: str) -> bool:
@@ -640,7 +636,7 @@ class IntacctClient:
                     )
                 relogged = True
                 self._renew_after_rejection(session)
-                raise _SessionRejected(message, None)
+                raise _SessionRejected
             self._slide_session(session, response, sent_at)
             return response
 
@@ -669,30 +665,31 @@ class IntacctClient:
         policy = self._retry
         started = time.monotonic()
         faults: list[str] = []
-        number = 0
+        number = 0  # every send, as ApiCall.attempt shows it
+        rejected = 0  # sends refused for an expired session: resent at once, not held against the policy
         while True:
             number += 1
             try:
                 outcome = attempt(number)
             except _SessionRejected:
-                # The session is renewed already; resending at once does not count as a retry.
                 self._count_fault("session_expired", faults)
-                number -= 1
+                rejected += 1
                 continue
             except _Retryable as failure:
                 self._count_fault(failure.kind, faults)
                 if failure.ambiguous and not resend_safe:
                     raise failure.error from None
-                if number >= policy.max_attempts:
-                    raise self._spent(failure, number) from None
-                delay = self._delay(policy, number, failure.error.retry_after)
+                failed = number - rejected
+                if failed >= policy.max_attempts:
+                    raise self._spent(failure, failed) from None
+                delay = self._delay(policy, failed, failure.error.retry_after)
                 if time.monotonic() - started + delay > policy.max_total:
-                    raise self._spent(failure, number) from None
+                    raise self._spent(failure, failed) from None
                 logger.warning(
                     "Intacct request failed (%s); retrying in %.1fs (attempt %d of %d)",
                     failure.kind,
                     delay,
-                    number + 1,
+                    failed + 1,
                     policy.max_attempts,
                 )
                 with self._counters_lock:

@@ -247,9 +247,9 @@ class Response:
     control_errors: tuple[ErrorDetail, ...]
     auth_status: str | None  # None when there is no <operation> (a control failure)
     auth_errors: tuple[ErrorDetail, ...]
-    session_timestamp: datetime | None
     session_timeout: datetime | None
     results: tuple[FunctionResult, ...]
+    session_timestamp: datetime | None = None  # Intacct's clock when it answered
 
     @property
     def control_failed(self) -> bool:
