@@ -288,9 +288,15 @@ def test_xxe_parameter_entity_and_plain_doctype_are_refused() -> None:
 
 
 def test_doctype_in_utf16_is_refused() -> None:
-    body = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE response [<!ENTITY a "x">]><response/>'
+    """UTF-16 hides the declarations from the byte scan; the parser and the DTD check still refuse."""
+    declared = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE response [<!ENTITY a "x">]><response/>'
     with pytest.raises(TerminalIntacctError, match="DTD"):
-        parse_response(body.encode("utf-16"), http_status=200)
+        parse_response(declared.encode("utf-16"), http_status=200)
+    laughs = BILLION_LAUGHS.decode().replace(
+        '<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>'
+    )
+    with pytest.raises(TerminalIntacctError, match="cannot be used"):
+        parse_response(laughs.encode("utf-16"), http_status=200)
 
 
 def test_body_over_the_limit_is_refused() -> None:
