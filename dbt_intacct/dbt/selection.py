@@ -58,7 +58,8 @@ def selected_unique_ids(args: DbtArgs, selection: Selection) -> set[str]:
         detail = f": {result.exception}" if result.exception else ""
         raise ConfigError(f"dbt could not resolve the selection{detail}")
     ids: set[str] = set()
-    for line in result.result or []:
+    lines = result.result if isinstance(result.result, list) else []
+    for line in lines:
         try:
             ids.add(str(json.loads(line)["unique_id"]))
         except (TypeError, ValueError, KeyError):

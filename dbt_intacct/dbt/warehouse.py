@@ -120,11 +120,11 @@ class Warehouse:
             config = RuntimeConfig.from_args(ns)
         except DbtBaseException as exc:
             raise ConfigError(f"dbt could not load the project or profile: {exc}") from exc
-        reset_adapters()
+        reset_adapters()  # type: ignore[no-untyped-call]
         register_adapter(config, get_mp_context())
         adapter = get_adapter(config)
-        dependencies = config.load_dependencies()
-        for name, project in config.load_projects([str(PACKAGE_PROJECT_DIR)]):
+        dependencies: dict[str, Any] = config.load_dependencies()  # type: ignore[assignment]
+        for name, project in config.load_projects([PACKAGE_PROJECT_DIR]):
             # A user who also installed our dbt package (for its generic tests) already has it.
             dependencies.setdefault(name, project)
         manifest = ManifestLoader.load_macros(config, adapter.connections.set_query_header)

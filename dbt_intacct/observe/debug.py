@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from rich.console import Console
 
-from dbt_intacct.config import IntacctConfig, load_config
+from dbt_intacct.config import Connection, IntacctConfig, load_config
 from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
 from dbt_intacct.errors import DbtIntacctError
 
@@ -43,7 +44,7 @@ def run_debug(args: DbtArgs, state_schema: str | None, target_path: str, console
     if check("intacct.yml", config_check):
         config = holder["config"]
         for name, connection in sorted(config.connections.items()):
-            check(f"login '{name}' ({connection.endpoint})", lambda c=connection: _login(c))
+            check(f"login '{name}' ({connection.endpoint})", partial(_login, connection))
 
     console.print("Warehouse:")
     warehouse = Warehouse(args)
@@ -73,12 +74,9 @@ def run_debug(args: DbtArgs, state_schema: str | None, target_path: str, console
     return 0
 
 
-def _login(connection: object) -> str:
+def _login(connection: Connection) -> str:
     from dbt_intacct.client import Credentials, IntacctClient
 
-    from dbt_intacct.config import Connection
-
-    assert isinstance(connection, Connection)
     client = IntacctClient(
         Credentials(
             sender_id=connection.sender_id,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from lxml import etree
@@ -29,8 +29,10 @@ from dbt_intacct.xml.request import Function
 from dbt_intacct.xml.response import FunctionResult
 
 PAGE_SIZE = 1000
+LOOKUP_CHUNK = 1000  # keys per `in` filter; the client splits larger lookups the same way
 SAMPLES_PER_ACTION = 3
 CREATE, UPDATE, CLEAR, DELETE = "create", "update", "clear", "delete"
+_WRITTEN_STATUS = {DELETE: "deleted", CLEAR: "cleared"}
 _ACTION_COUNTER = {CREATE: "created", UPDATE: "updated", CLEAR: "cleared", DELETE: "deleted"}
 
 
@@ -338,7 +340,7 @@ class ModelSync:
     def _lookup_matches(self, mapped: Sequence[tuple[dict[str, Any], MappedRow]]) -> dict[str, RecordRef]:
         """Find the Intacct records of rows to match, in bulk (`query` with `in`, many keys per call)."""
         match = self.spec.match
-        if match is None or self.dry_run or self.spec.mode == "insert":
+        if match is None or self.spec.mode == "insert":
             return {}
         values = sorted(
             {
@@ -348,6 +350,11 @@ class ModelSync:
                 and (v := self._match_value(row)) is not None
             }
         )
+        if self.dry_run:
+            # A plan does not query Intacct; it prices the lookups the sync will make (one query page
+            # per chunk of keys, as the client sends them).
+            self.result.api_transactions += -(-len(values) // LOOKUP_CHUNK)
+            return {}
         return self._query_refs(match.field, values)
 
     def _query_refs(self, field: str, values: Sequence[str]) -> dict[str, RecordRef]:
@@ -577,10 +584,12 @@ class ModelSync:
         return duplicates
 
     def _outcome(self, p: PlannedFunction, result: FunctionResult | None) -> tuple[Outcome, bool]:
-        base = dict(
+        """The outcome of one sent function; the flag says an upsert create hit a duplicate."""
+        base = Outcome(
             row_key=p.row_key,
             row_hash=p.row_hash,
             action=p.action,
+            status=st.PENDING,
             version=p.version,
             controlid=p.function.controlid,
             recordno=p.ref.recordno if p.ref else None,
@@ -588,54 +597,45 @@ class ModelSync:
         )
         if result is None:
             self.result.counts["pending"] += 1
-            return Outcome(
-                **base, status=st.PENDING, message="Intacct returned no result for this function"
-            ), False
+            return replace(base, message="Intacct returned no result for this function"), False
         if result.ok:
             self.result.api_transactions += 1
             self.result.counts[_ACTION_COUNTER[p.action]] += 1
             if p.action == CREATE:
                 ref = self.obj.ref_from_result(result.data, result.key)
-                base["recordno"], base["intacct_id"] = ref.recordno, ref.id
-            status = {DELETE: st.DELETED, CLEAR: st.CLEARED}.get(p.action, st.OK)
-            return Outcome(**base, status=status), False
+                base = replace(base, recordno=ref.recordno, intacct_id=ref.id)
+            return replace(base, status=_WRITTEN_STATUS.get(p.action, st.OK)), False
         if (
             p.action == CREATE
             and self.spec.mode == "upsert"
             and result.is_duplicate
             and p.match_value is not None
         ):
-            return Outcome(**base, status=st.FAILED), True
+            return replace(base, status=st.FAILED), True
         if result.is_repeated_controlid:
             return self._already_applied(p, base), False
         error = result.errors[0] if result.errors else None
+        errorno = error.errorno if error else None
         message = result.message or "Intacct refused the function without a message"
         self.result.counts["failed"] += 1
         self.result.add_error(
-            RowError(
-                row_key=p.row_key,
-                field=None,
-                message=message,
-                errorno=error.errorno if error else None,
-                stage="failed",
-            )
+            RowError(row_key=p.row_key, field=None, message=message, errorno=errorno, stage="failed")
         )
-        return Outcome(
-            **base, status=st.FAILED, errorno=error.errorno if error else None, message=message
-        ), False
+        return replace(base, status=st.FAILED, errorno=errorno, message=message), False
 
-    def _already_applied(self, p: PlannedFunction, base: dict[str, Any]) -> Outcome:
+    def _already_applied(self, p: PlannedFunction, base: Outcome) -> Outcome:
         """Intacct says this controlid already ran: the write happened in an earlier, unanswered attempt."""
         self.result.counts[_ACTION_COUNTER[p.action]] += 1
-        if p.action == CREATE and not base["recordno"] and self.obj.id_field and p.match_value is not None:
-            refs = self._query_refs(
-                self.spec.match.field if self.spec.match else self.obj.id_field, [_match_key(p.match_value)]
-            )
-            ref = refs.get(_match_key(p.match_value))
+        if p.action == CREATE and not base.recordno and self.obj.id_field and p.match_value is not None:
+            field = self.spec.match.field if self.spec.match else self.obj.id_field
+            ref = self._query_refs(field, [_match_key(p.match_value)]).get(_match_key(p.match_value))
             if ref is not None:
-                base["recordno"], base["intacct_id"] = ref.recordno, ref.id
-        status = {DELETE: st.DELETED, CLEAR: st.CLEARED}.get(p.action, st.OK)
-        return Outcome(**base, status=status, message="applied by an earlier attempt (same controlid)")
+                base = replace(base, recordno=ref.recordno, intacct_id=ref.id)
+        return replace(
+            base,
+            status=_WRITTEN_STATUS.get(p.action, st.OK),
+            message="applied by an earlier attempt (same controlid)",
+        )
 
     def _updates_after_duplicates(self, creates: Sequence[PlannedFunction]) -> list[PlannedFunction]:
         """Upsert creates that hit an existing record (BL34000061): match them now and update instead."""

@@ -397,12 +397,16 @@ def _parse_template(where: str, text: Any, problem: Any, *, line: bool) -> Templ
                 return None
     row_uses = 0
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        target = node.node
+        target = getattr(node, "node", None)
         if isinstance(target, nodes.Name) and target.name == "row":
             row_uses += 1
             if isinstance(node, nodes.Getattr):
                 columns.add(node.attr)
-            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            elif (
+                isinstance(node, nodes.Getitem)
+                and isinstance(node.arg, nodes.Const)
+                and isinstance(node.arg.value, str)
+            ):
                 columns.add(node.arg.value)
             else:
                 whole_row = True

@@ -104,15 +104,18 @@ def test_plan_counts_and_samples_and_sends_nothing(project: DbtProject, emulator
     assert run.exit_code == 0, run.output
     model = run.model("intacct_customers")
     assert model["planned"] == {"create": 3}
-    assert model["api_transactions"] == 3
+    # Three writes and one page of record matching (upsert looks the three keys up in one query).
+    assert model["api_transactions"] == 4
     assert "<CUSTOMERID>C1</CUSTOMERID>" in run.output
     assert "Plan only: nothing was sent to Intacct." in run.output
     assert emulator.stats()["requests"] == 0
     dry = project.sync("--dry-run")
     assert dry.model("intacct_customers")["planned"] == {"create": 3}
     assert emulator.stats()["requests"] == 0
-    # After a sync, the plan is empty.
+    # The plan's price is what the sync then spends, by Intacct's (the emulator's) own count.
     assert project.sync().exit_code == 0
+    assert emulator.api_transactions() == 4
+    # After a sync, the plan is empty.
     again = project.plan()
     assert again.model("intacct_customers")["planned"] == {}
     assert again.counts("intacct_customers")["unchanged"] == 3
