@@ -179,9 +179,8 @@ class Gateway:
             functions = list(content) if content is not None else []
             transactional = operation.get("transaction", "false").lower() == "true"
             results, signed = self._run(functions, control, signed, transactional, endpoint)
-            billed = sum(
-                r.outcome.billable for r in results if r.outcome is not None and r.status == "success"
-            )
+            # Failed functions spend nothing, except the records a create or update wrote before failing.
+            billed = sum(r.outcome.billable for r in results if r.outcome is not None)
             statuses = Counter(r.status for r in results)
             counts.update(
                 functions=len(results),

@@ -406,6 +406,8 @@ def read_legacy(node: etree._Element, spec: Element, path: str) -> dict[str, Any
         if tag in out and not element.repeat:
             raise _refuse(f"XML element '{tag}' appears more than once in {path}.")
         where = f"{path}/{tag}"
+        if part.attrib and not element.is_group:
+            raise _refuse(f"XML attribute '{next(iter(part.attrib))!s}' is not allowed on {where}.")
         value: Any
         if element.is_date:
             value = _read_date(part, where)
