@@ -58,7 +58,6 @@ class IntacctObject:
         deletes: Sequence[DeleteForm] = (),
         result_element: str | None = None,
         read_fields: Iterable[str] = (),
-        hints: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
         self.intacct_object = intacct_object  # the object name read and query use
@@ -73,7 +72,6 @@ class IntacctObject:
         self.deletes = tuple(deletes)
         # Generic creates answer data/<result_element>/{RECORDNO, ID}; legacy ones a bare <key>.
         self.result_element = result_element
-        self.hints: Mapping[str, str] = dict(hints or {})
         fields: dict[str, FieldSpec] = {}
         lines: dict[str, LineArraySpec] = {}
         for function in self.functions:
@@ -128,8 +126,6 @@ class IntacctObject:
         for function in functions:
             if _shape_knows(function.shape, key):
                 continue
-            if key in self.hints:
-                return f"'{key}' on {self.name}: {self.hints[key]}"
             if any(_shape_knows(f.shape, key) for f in self.functions):
                 return f"'{key}' cannot be sent with {function.name}, which {self.name} uses for this mode"
             return self._unknown_message(key, function.shape)
@@ -139,13 +135,12 @@ class IntacctObject:
         head, _, rest = key.partition(".")
         lines = shape.line_nodes.get(head)
         if lines is not None and rest:
-            found = closest(rest, sorted(lines.item_shape.paths))
-            where = f"{head} lines of {self.name}"
-            name = rest
+            shape, name, where = lines.item_shape, rest, f"{head} lines of {self.name}"
         else:
-            found = closest(key, sorted(shape.paths | shape.group_paths | set(shape.aliases)))
-            where = self.name
-            name = key
+            name, where = key, self.name
+        if name in shape.hints:
+            return f"'{name}' is not a field of {where}: {shape.hints[name]}"
+        found = closest(name, sorted(shape.paths | shape.group_paths | set(shape.aliases)))
         hint = f"; did you mean {' or '.join(found)}?" if found else ""
         return f"unknown field '{name}' on {where}{hint}"
 

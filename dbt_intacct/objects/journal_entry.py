@@ -38,6 +38,8 @@ _AMOUNT = spec(
     doc="Signed: positive = debit, negative = credit; sent as TR_TYPE and the absolute TRX_AMOUNT",
 )
 
+_DERIVED = "it is derived from the line's signed AMOUNT (positive = debit, negative = credit): map AMOUNT"
+
 _ENTRIES = line_array(
     "ENTRIES",
     "GLENTRY",
@@ -62,6 +64,7 @@ _ENTRIES = line_array(
     CustomFieldsSlot(),
     style=Style.GENERIC,
     min_lines=2,
+    hints={"TR_TYPE": _DERIVED, "TRX_AMOUNT": _DERIVED},
 )
 
 _FIELDS = (
@@ -79,8 +82,6 @@ _FIELDS = (
 )
 
 _CREATE, _ = generic_functions("GLBATCH", _FIELDS, updatable=False)
-
-_DERIVED = "is derived from the signed AMOUNT of each line (positive = debit, negative = credit): map AMOUNT"
 
 
 class JournalEntry(IntacctObject):
@@ -122,5 +123,4 @@ JOURNAL_ENTRY = JournalEntry(
     create=_CREATE,
     deletes=(DeleteForm(function="delete", uses="recordno"),),
     result_element="glbatch",
-    hints={"ENTRIES.TR_TYPE": f"TR_TYPE {_DERIVED}", "ENTRIES.TRX_AMOUNT": f"TRX_AMOUNT {_DERIVED}"},
 )

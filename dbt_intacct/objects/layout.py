@@ -435,11 +435,14 @@ class Shape:
         style: Style,
         label: str,
         aliases: Mapping[str, str] | None = None,
+        hints: Mapping[str, str] | None = None,
     ) -> None:
         self.nodes: tuple[Node, ...] = tuple(nodes)
         self.style = style
-        self.label = label  # "create_invoice", "ENTRIES lines": how messages name this shape
+        self.label = label  # "create_invoice", "a line of ENTRIES": how messages name this shape
         self.aliases: Mapping[str, str] = dict(aliases or {})
+        # What to say about names a user may reach for that are not fields here (TR_TYPE of a journal line).
+        self.hints: Mapping[str, str] = dict(hints or {})
         self.fields: dict[str, FieldSpec] = {f.path: f for f in walk_fields(self.nodes)}
         self.line_nodes: dict[str, Lines | PositionalLines] = {n.spec.key: n for n in walk_lines(self.nodes)}
         self.paths: frozenset[str] = frozenset(self.fields) | frozenset(self.line_nodes)
@@ -522,6 +525,8 @@ class Shape:
 
     def unknown(self, key: str) -> RowRejected:
         """The rejection for a key this shape does not have, with the closest names."""
+        if key in self.hints:
+            return RowRejected(key, f"{self.label} has no field '{key}': {self.hints[key]}")
         found = closest(key, sorted(self.paths | set(self.aliases)))
         hint = f"; did you mean {' or '.join(found)}?" if found else ""
         return RowRejected(key, f"{self.label} has no field '{key}'{hint}")
@@ -700,10 +705,11 @@ def line_array(
     wrapper: str | None = None,
     min_lines: int = 1,
     max_lines: int | None = None,
+    hints: Mapping[str, str] | None = None,
 ) -> Lines:
     """A line array fed by mapping key `key`, written `<wrapper><item>...` (the wrapper defaults to key;
     "" means bare repeated items)."""
-    shape = Shape(nodes, style=style, label=f"a {key} line")
+    shape = Shape(nodes, style=style, label=f"a line of {key}", hints=hints)
     line_spec = LineArraySpec(
         key=key,
         fields=shape.fields,
@@ -722,7 +728,10 @@ def positional_lines(
 ) -> PositionalLines:
     """The update form of a line array: edit lines by 1-based position, add the rest."""
     update_shape = Shape(
-        _optional(lines.shape.nodes), style=lines.shape.style, label=f"a {lines.spec.key} line"
+        _optional(lines.shape.nodes),
+        style=lines.shape.style,
+        label=lines.shape.label,
+        hints=lines.shape.hints,
     )
     return PositionalLines(
         wrapper=wrapper,

@@ -75,8 +75,9 @@ def test_line_fields() -> None:
         "missing required field 'ENTRIES.ACCOUNTNO' (journal_entry create needs it)",
     ]
     problems = JOURNAL.check_mapping([*header, "ENTRIES.ACCOUNTNO", "ENTRIES.TR_TYPE"], [], "insert")
-    assert problems[0].startswith(
-        "'ENTRIES.TR_TYPE' on journal_entry: TR_TYPE is derived from the signed AMOUNT"
+    assert problems[0] == (
+        "'TR_TYPE' is not a field of ENTRIES lines of journal_entry: it is derived from the line's signed "
+        "AMOUNT (positive = debit, negative = credit): map AMOUNT"
     )
     assert "missing required field 'ENTRIES.AMOUNT' (journal_entry create needs it)" in problems
     keys = [*header, "ENTRIES.ACCOUNTNO", "ENTRIES.AMOUNT", "ENTRIES.customfields.GLDIMPROGRAM"]

@@ -205,7 +205,10 @@ def test_balanced_many_lines_pass() -> None:
 def test_derived_fields_cannot_be_mapped() -> None:
     error = rejected(JOURNAL.build_create, entry(DEBIT, {**CREDIT, "TR_TYPE": "-1"}), {})
     assert error.field == "ENTRIES[1].TR_TYPE"
-    assert "has no field 'TR_TYPE'" in error.reason
+    assert error.reason == (
+        "a line of ENTRIES has no field 'TR_TYPE': it is derived from the line's signed AMOUNT "
+        "(positive = debit, negative = credit): map AMOUNT"
+    )
 
 
 # --- characters XML cannot carry, element names ---------------------------------------------------
