@@ -16,7 +16,7 @@ other way round, UNVERIFIED); the SDK order is used.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from dbt_intacct.errors import RowRejected
@@ -166,7 +166,7 @@ class ArPayment(IntacctObject):
         legacy = sum(1 for key in keys if key.split(".")[0] in _LEGACY.shape.paths)
         return [_LEGACY] if legacy > len(keys) - legacy else [_GENERIC]
 
-    def check_mapping(self, keys: Any, custom_field_ids: Any, mode: str) -> list[str]:
+    def check_mapping(self, keys: Iterable[str], custom_field_ids: Iterable[str], mode: str) -> list[str]:
         """As for every object, plus: ARPYMT and create_arpayment fields are not mixed in one model."""
         keys = [str(key) for key in keys]
         problems = super().check_mapping(keys, custom_field_ids, mode)

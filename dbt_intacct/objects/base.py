@@ -36,7 +36,6 @@ __all__ = [
 ]
 
 CustomFieldStyle = Literal["generic", "legacy"]
-CREATE_MODES = frozenset({"insert", "upsert"})
 
 
 class IntacctObject:
