@@ -17,6 +17,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from importlib import resources
+from pathlib import Path
 from typing import Any, cast
 
 from lxml import etree
@@ -215,6 +216,7 @@ class _Writer:
         return not spec.required_on_create if creating else spec.clearable
 
     def lines(self, parent: Element, node: Lines, style: Style, creating: bool) -> None:
+        # Optional in an update; each item is a whole new line either way (as the builder checks it).
         minimum = node.spec.min_lines if creating else 0
         if node.wrapper is None:
             container = parent
@@ -224,7 +226,7 @@ class _Writer:
                 wrapper.set("minOccurs", "0")
             container = _xs(_xs(wrapper, "complexType"), "sequence")
         item = _occurs(_xs(container, "element", name=node.item), minimum, node.spec.max_lines)
-        self.nodes(_xs(_xs(item, "complexType"), "sequence"), node.shape.nodes, style, creating)
+        self.nodes(_xs(_xs(item, "complexType"), "sequence"), node.shape.nodes, style, True)
 
     def alternatives(self, parent: Element, node: Alternatives, style: Style, creating: bool) -> None:
         required = creating and node.required
@@ -486,9 +488,7 @@ def _readable(message: str) -> str:
 
 def write_all(directory: str | None = None) -> list[str]:
     """Regenerate every object's XSD from the catalogue; returns the paths written."""
-    from pathlib import Path
-
-    from dbt_intacct.objects import OBJECTS
+    from dbt_intacct.objects import OBJECTS  # the catalogue imports this module: import it late
 
     target = Path(directory) if directory else Path(str(resources.files("dbt_intacct.objects"))) / "xsd"
     target.mkdir(parents=True, exist_ok=True)
