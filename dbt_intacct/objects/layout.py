@@ -472,13 +472,17 @@ class Shape:
                     self._flatten_group(key, value, flat)
                 elif value is not None:
                     raise RowRejected(key, f"expected the fields of {key} as a struct, got {describe(value)}")
-            elif self.has_custom and (key == CUSTOM_KEY or key.startswith(_CUSTOM_PREFIX)):
+            elif (
+                self.has_custom
+                and isinstance(key, str)
+                and (key == CUSTOM_KEY or key.startswith(_CUSTOM_PREFIX))
+            ):
                 self._collect_custom(key, value, flat)
             elif key in self.aliases:
                 if value is not None:
                     flat[self.aliases[key]] = value
             else:
-                raise self.unknown(key)
+                raise self.unknown(str(key))
         return flat
 
     def _flatten_group(self, prefix: str, values: Mapping[str, Any], flat: dict[str, Any]) -> None:

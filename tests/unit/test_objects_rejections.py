@@ -313,3 +313,9 @@ def test_payment_detail_needs_an_invoice_or_debit_memo() -> None:
     error = rejected(PAYMENT.build_create, values, {})
     assert error.field == "ARPYMTDETAILS[1]"
     assert "needs RECORDKEY" in error.reason
+
+
+def test_keys_that_are_not_strings_are_unknown_fields() -> None:
+    error = rejected(CUSTOMER.build_create, {**customer(), 7: "x"}, {})
+    assert error.field == "7"
+    assert error.reason.startswith("CUSTOMER has no field '7'")
