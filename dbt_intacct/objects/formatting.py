@@ -17,6 +17,9 @@ from dbt_intacct.objects.fields import FieldSpec, FieldType
 
 MULTISELECT_SEPARATOR = "#~#"
 CENT = Decimal("0.01")
+# No book holds an amount of a quadrillion; the cap also keeps rounding and sums within Decimal's
+# 28-digit precision, where they are exact.
+MONEY_LIMIT = Decimal(10) ** 15
 
 # Everything XML 1.0 cannot carry: C0 controls but tab/newline/return, lone surrogates, U+FFFE and U+FFFF.
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -88,6 +91,8 @@ def to_decimal(value: Any, what: str = "a number") -> Decimal:
 
 def round_money(number: Decimal) -> Decimal:
     """Round half-up to cents when there are more than two decimals; fewer are kept as given."""
+    if abs(number) >= MONEY_LIMIT:
+        raise InvalidValue(f"{decimal_text(number)} is too large for an amount (the limit is 10^15)")
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2:
         number = number.quantize(CENT, rounding=ROUND_HALF_UP)

@@ -194,6 +194,16 @@ def test_fewer_than_two_journal_lines(count: int) -> None:
     assert (error.field, error.reason) == ("ENTRIES", f"needs at least 2 line(s), got {count}")
 
 
+def test_amounts_beyond_any_book_are_refused() -> None:
+    error = rejected(JOURNAL.build_create, entry({**DEBIT, "AMOUNT": Decimal("1E+15")}, CREDIT), {})
+    assert (error.field, error.reason) == (
+        "ENTRIES[0].AMOUNT",
+        "1000000000000000 is too large for an amount (the limit is 10^15)",
+    )
+    body = CUSTOMER.build_create(customer(CREDITLIMIT=Decimal("999999999999999.994")), {})
+    assert body.findtext("CUSTOMER/CREDITLIMIT") == "999999999999999.99"
+
+
 def test_balanced_many_lines_pass() -> None:
     lines = [{"ACCOUNTNO": "6000", "AMOUNT": Decimal("33.33")}] * 3 + [
         {"ACCOUNTNO": "1000", "AMOUNT": -99.99}
@@ -319,3 +329,107 @@ def test_keys_that_are_not_strings_are_unknown_fields() -> None:
     error = rejected(CUSTOMER.build_create, {**customer(), 7: "x"}, {})
     assert error.field == "7"
     assert error.reason.startswith("CUSTOMER has no field '7'")
+
+
+# --- any value in any field: a body or RowRejected, never a crash --------------------------------------
+
+HOSTILE = [
+    "",
+    "x" * 300,
+    "a\x00b",
+    "\ud800",
+    " ",
+    "2024-02-30",
+    "1e400",
+    -1,
+    2**70,
+    1.5,
+    float("nan"),
+    float("-inf"),
+    True,
+    Decimal("-0"),
+    Decimal("1E+30"),
+    [],
+    ["a", 1],
+    [None, "b#~#c"],
+    {},
+    {"x": 1},
+    b"bytes",
+    object(),
+]
+
+MINIMAL: dict[str, dict[str, Any]] = {
+    "customer": {"CUSTOMERID": "C1", "NAME": "n"},
+    "contact": {"CONTACTNAME": "c", "PRINTAS": "p"},
+    "journal_entry": entry(DEBIT, CREDIT),
+    "invoice": invoice(),
+    "ar_adjustment": {
+        "customerid": "C1",
+        "datecreated": "2024-05-01",
+        "aradjustmentitems": [{"glaccountno": "4000", "amount": -5}],
+    },
+    "ar_payment": {
+        "FINANCIALENTITY": "BOA",
+        "PAYMENTMETHOD": "Cash",
+        "CUSTOMERID": "C1",
+        "RECEIPTDATE": "2024-05-01",
+        "ARPYMTDETAILS": [{"RECORDKEY": 1, "TRX_PAYMENTAMOUNT": 5}],
+    },
+    "transaction": {
+        "transactiontype": "Sales Order",
+        "datecreated": "2024-05-01",
+        "customerid": "C1",
+        "sotransitems": [{"itemid": "WIDGET", "quantity": 1}],
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(MINIMAL))
+def test_any_value_in_any_field_is_a_body_or_a_rejection(name: str) -> None:
+    obj = get_object(name)
+    base = MINIMAL[name]
+    assert obj.build_create(base, {}) is not None
+    outcomes = {"built": 0, "rejected": 0}
+    targets: list[tuple[str | None, str]] = [(None, path) for path in obj.create.shape.fields]
+    for key, node in obj.create.shape.line_nodes.items():
+        if key in base:
+            targets += [(key, path) for path in node.item_shape.fields]
+    for line_key, path in targets:
+        for value in HOSTILE:
+            if line_key is None:
+                row = {**base, path: value}
+            else:
+                row = {**base, line_key: [{**base[line_key][0], path: value}, *base[line_key][1:]]}
+            try:
+                obj.build_create(row, {"CF": value} if obj.create.shape.has_custom else {})
+                outcomes["built"] += 1
+            except RowRejected as exc:
+                outcomes["rejected"] += 1
+                assert exc.reason
+    assert outcomes["built"] and outcomes["rejected"]
+
+
+@pytest.mark.parametrize(
+    ("name", "ref"),
+    [
+        ("customer", RecordRef(recordno="1")),
+        ("contact", RecordRef(id="c")),
+        ("invoice", RecordRef(recordno="1")),
+        ("transaction", RecordRef(id="Sales Order-SO1")),
+    ],
+)
+def test_any_value_in_any_update_field_is_a_body_or_a_rejection(name: str, ref: RecordRef) -> None:
+    obj = get_object(name)
+    assert obj.update is not None
+    built = 0
+    for path in obj.update.shape.fields:
+        for value in HOSTILE:
+            try:
+                obj.build_update(
+                    ref, {path: value}, {}, existing_lines={"invoiceitems": 1, "sotransitems": 1}
+                )
+                built += 1
+            except RowRejected as exc:
+                assert exc.reason
+        assert obj.build_clear(ref, [path], []) is not None
+    assert built
