@@ -133,6 +133,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
     server_version = "IntacctEmulator/1.0"
+    # Without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK add ~40 ms to every answer.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s %s", self.address_string(), format % args)
