@@ -9,6 +9,7 @@ written; the functions are sent in batches; every answer is written to the state
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -21,7 +22,7 @@ from dbt_intacct.dbt.warehouse import Warehouse
 from dbt_intacct.errors import IntacctError, RowRejected, TerminalIntacctError, WarehouseError
 from dbt_intacct.objects import RecordRef
 from dbt_intacct.sync import state as st
-from dbt_intacct.sync.mapping import MappedRow, map_row
+from dbt_intacct.sync.mapping import MappedRow, ReferencedRecord, References, map_row, reference_keys
 from dbt_intacct.sync.results import ModelResult, RowError
 from dbt_intacct.sync.spec import SyncSpec, check_columns
 from dbt_intacct.sync.state import Intent, Outcome, StateStore
@@ -70,6 +71,8 @@ class PlannedFunction:
     function: Function
     payload: str
     match_value: Any = None
+    line_counts: str | None = None  # what the record has after this function succeeds
+    previous_line_counts: str | None = None  # what it has if it fails
 
 
 def prepare(warehouse: Warehouse, specs: Sequence[SyncSpec]) -> tuple[list[PreparedModel], list[str]]:
@@ -171,7 +174,9 @@ class ModelSync:
             fingerprint=spec.fingerprint if not self.full_refresh else f"{spec.fingerprint}-full-refresh",
             send_changes=spec.mode != "insert",
         )
-        removal_statuses = [st.OK] if spec.delete in {"clear", "delete"} else []
+        # Rows that reached Intacct get the delete behaviour (even if their last update failed); rows
+        # that never did are simply dropped from the state.
+        removal_statuses = [st.OK, st.FAILED, st.REJECTED] if spec.delete in {"clear", "delete"} else []
         removals = store.removal_table(
             relation=relation, model_id=spec.model_id, key_columns=spec.primary_key, statuses=removal_statuses
         )
@@ -256,11 +261,12 @@ class ModelSync:
         if pending:
             planned.extend(self._resume_pending(pending, outcomes))
         mapped: list[tuple[dict[str, Any], MappedRow]] = []
+        references = self._references([row for row in page if row["__change"] != "pending"])
         for row in page:
             if row["__change"] == "pending":
                 continue
             try:
-                mapped.append((row, map_row(spec, row)))
+                mapped.append((row, map_row(spec, row, references)))
             except RowRejected as exc:
                 outcomes.append(self._rejected(row, exc))
         matches = self._lookup_matches(mapped)
@@ -301,7 +307,8 @@ class ModelSync:
         if self.spec.mode == "upsert":
             return CREATE, None
         if self.dry_run:
-            return UPDATE, None  # matched at sync time
+            # Matched at sync time; the plan's sample carries a placeholder RECORDNO of 0.
+            return UPDATE, RecordRef(recordno="0", id=None if match_value is None else str(match_value))
         match = self.spec.match
         assert match is not None
         message = (
@@ -331,7 +338,20 @@ class ModelSync:
             version=int(row["__version"]),
             recordno=row["__recordno"],
             intacct_id=row["__intacct_id"],
+            line_counts=row["__line_counts"],
         )
+
+    def _references(self, rows: Sequence[Mapping[str, Any]]) -> References:
+        """What the rows' `record_of` mappings point at, read from the state in one query per model."""
+        wanted: set[tuple[str, str]] = set()
+        for row in rows:
+            wanted |= reference_keys(self.spec, row)
+        if not wanted:
+            return {}
+        return {
+            pair: ReferencedRecord(ref=RecordRef(recordno=recordno, id=intacct_id), status=status)
+            for pair, (recordno, intacct_id, status) in self.store.referenced_records(wanted).items()
+        }
 
     def _match_value(self, row: Mapping[str, Any]) -> Any:
         match = self.spec.match
@@ -384,10 +404,17 @@ class ModelSync:
     def _plan_function(
         self, row: Mapping[str, Any], values: MappedRow, action: str, ref: RecordRef | None
     ) -> PlannedFunction:
+        previous = row.get("__line_counts")
         if action == CREATE:
             body = self.obj.build_create(values.values, values.custom_fields)
         else:
-            body = self.obj.build_update(ref or RecordRef(), values.values, values.custom_fields)
+            body = self.obj.build_update(
+                ref or RecordRef(),
+                values.values,
+                values.custom_fields,
+                existing_lines=json.loads(previous) if previous else None,
+            )
+        counts = {k: len(v) for k, v in values.values.items() if k in self.obj.lines and isinstance(v, list)}
         return self._planned(
             row["__key"],
             row["__hash"],
@@ -396,6 +423,8 @@ class ModelSync:
             int(row["__version"]),
             body,
             match_value=self._match_value(row),
+            line_counts=json.dumps(counts, sort_keys=True) if counts else previous,
+            previous_line_counts=previous,
         )
 
     def _planned(
@@ -407,6 +436,8 @@ class ModelSync:
         version: int,
         body: etree._Element,
         match_value: Any = None,
+        line_counts: str | None = None,
+        previous_line_counts: str | None = None,
     ) -> PlannedFunction:
         payload = etree.tostring(body, encoding="unicode")
         controlid = controlid_for(self.spec.model_id, row_key, action, version, payload)
@@ -419,6 +450,8 @@ class ModelSync:
             function=Function(controlid=controlid, body=body),
             payload=payload,
             match_value=match_value,
+            line_counts=line_counts,
+            previous_line_counts=previous_line_counts,
         )
 
     def _resume_pending(
@@ -476,10 +509,26 @@ class ModelSync:
         outcomes: list[Outcome] = []
         planned: list[PlannedFunction] = []
         clear_fields = [k for k in self.spec.mapping if k not in self.obj.lines]
+        nothing_to_clear = not self.obj.clearable_fields(clear_fields) and not self.spec.custom_fields
         for row in page:
             version = int(row["version"])
             recordno, intacct_id = row["recordno"], row["intacct_id"]
-            if row["status"] != st.OK or not (recordno or intacct_id) or self.spec.delete == "nothing":
+            if self.spec.delete == "clear" and nothing_to_clear and (recordno or intacct_id):
+                # Every mapped field is identifying or required: clearing would be an empty update.
+                outcomes.append(
+                    Outcome(
+                        row_key=row["row_key"],
+                        row_hash=None,
+                        action="none",
+                        status=st.CLEARED,
+                        version=version,
+                        recordno=recordno,
+                        intacct_id=intacct_id,
+                        message="left the model; no mapped field can be cleared",
+                    )
+                )
+                continue
+            if not (recordno or intacct_id) or self.spec.delete == "nothing":
                 self.result.counts["dropped"] += 1
                 outcomes.append(
                     Outcome(
@@ -547,6 +596,7 @@ class ModelSync:
                     version=p.version,
                     recordno=p.ref.recordno if p.ref else None,
                     intacct_id=p.ref.id if p.ref else None,
+                    line_counts=p.previous_line_counts,
                 )
                 for p in planned
             ],
@@ -594,6 +644,7 @@ class ModelSync:
             controlid=p.function.controlid,
             recordno=p.ref.recordno if p.ref else None,
             intacct_id=p.ref.id if p.ref else None,
+            line_counts=p.previous_line_counts,
         )
         if result is None:
             self.result.counts["pending"] += 1
@@ -604,7 +655,8 @@ class ModelSync:
             if p.action == CREATE:
                 ref = self.obj.ref_from_result(result.data, result.key)
                 base = replace(base, recordno=ref.recordno, intacct_id=ref.id)
-            return replace(base, status=_WRITTEN_STATUS.get(p.action, st.OK)), False
+            written = p.line_counts if p.action in {CREATE, UPDATE} else p.previous_line_counts
+            return replace(base, status=_WRITTEN_STATUS.get(p.action, st.OK), line_counts=written), False
         if (
             p.action == CREATE
             and self.spec.mode == "upsert"
@@ -635,6 +687,7 @@ class ModelSync:
             base,
             status=_WRITTEN_STATUS.get(p.action, st.OK),
             message="applied by an earlier attempt (same controlid)",
+            line_counts=p.line_counts if p.action in {CREATE, UPDATE} else p.previous_line_counts,
         )
 
     def _updates_after_duplicates(self, creates: Sequence[PlannedFunction]) -> list[PlannedFunction]:
@@ -674,7 +727,8 @@ class ModelSync:
 
     def _rebuild_as_update(self, p: PlannedFunction, ref: RecordRef) -> etree._Element:
         rows = self._rows_for_keys([p.row_key])
-        values = map_row(self.spec, rows[p.row_key])
+        row = rows[p.row_key]
+        values = map_row(self.spec, row, self._references([row]))
         return self.obj.build_update(ref, values.values, values.custom_fields)
 
     def _rows_for_keys(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -711,6 +765,7 @@ class ModelSync:
             recordno=row["__recordno"],
             intacct_id=row["__intacct_id"],
             message=str(exc),
+            line_counts=row["__line_counts"],
         )
 
 

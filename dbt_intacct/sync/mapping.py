@@ -12,15 +12,26 @@ from jinja2 import Template, TemplateError
 from jinja2.exceptions import SecurityError
 
 from dbt_intacct.errors import RowRejected
+from dbt_intacct.objects import RecordRef
 from dbt_intacct.sync.spec import (
     TEMPLATE_ENV,
     ArraySource,
     ColumnSource,
     ConstantSource,
+    ReferenceSource,
     Source,
     SyncSpec,
     TemplateSource,
 )
+
+# What other models' rows became in Intacct, by (model unique_id, row key): for `record_of`.
+References = Mapping[tuple[str, str], "ReferencedRecord"]
+
+
+@dataclass(frozen=True)
+class ReferencedRecord:
+    ref: RecordRef
+    status: str
 
 
 @dataclass(frozen=True)
@@ -31,17 +42,50 @@ class MappedRow:
     custom_fields: dict[str, Any]
 
 
-def map_row(spec: SyncSpec, row: Mapping[str, Any]) -> MappedRow:
+def map_row(spec: SyncSpec, row: Mapping[str, Any], references: References | None = None) -> MappedRow:
     """Evaluate the spec's mapping over a row; a row-level problem raises RowRejected naming the field."""
-    values = {key: _evaluate(key, source, row, None) for key, source in spec.mapping.items()}
+    refs = references or {}
+    values = {key: _evaluate(key, source, row, None, refs) for key, source in spec.mapping.items()}
     custom = {
-        key: _evaluate(f"custom_fields.{key}", source, row, None)
+        key: _evaluate(f"custom_fields.{key}", source, row, None, refs)
         for key, source in spec.custom_fields.items()
     }
     return MappedRow(values=values, custom_fields=custom)
 
 
-def _evaluate(key: str, source: Source, row: Mapping[str, Any], line: Mapping[str, Any] | None) -> Any:
+def reference_keys(spec: SyncSpec, row: Mapping[str, Any]) -> set[tuple[str, str]]:
+    """The (model, row key) pairs a row's `record_of` mappings point at, lines included."""
+    wanted: set[tuple[str, str]] = set()
+    for key, source in spec.mapping.items():
+        if isinstance(source, ReferenceSource) and row.get(source.column) is not None:
+            wanted.add((source.model_id, _key_text(row[source.column])))
+        elif isinstance(source, ArraySource) and row.get(source.column) is not None:
+            subs = [s for s in source.mapping.values() if isinstance(s, ReferenceSource)]
+            if not subs:
+                continue
+            try:
+                items = _as_list(key, source.column, row[source.column])
+            except RowRejected:
+                continue  # reported when the row is mapped
+            for item in items:
+                if isinstance(item, Mapping):
+                    for sub in subs:
+                        value = _find(item, sub.column)
+                        if value is not None:
+                            wanted.add((sub.model_id, _key_text(value)))
+    for source in spec.custom_fields.values():
+        if isinstance(source, ReferenceSource) and row.get(source.column) is not None:
+            wanted.add((source.model_id, _key_text(row[source.column])))
+    return wanted
+
+
+def _evaluate(
+    key: str,
+    source: Source,
+    row: Mapping[str, Any],
+    line: Mapping[str, Any] | None,
+    refs: References,
+) -> Any:
     if isinstance(source, ColumnSource):
         if line is not None:
             return _line_value(key, line, source.column)
@@ -50,10 +94,47 @@ def _evaluate(key: str, source: Source, row: Mapping[str, Any], line: Mapping[st
         return source.value
     if isinstance(source, TemplateSource):
         return _render(key, source.template, row, line)
-    return _lines(key, source, row)
+    if isinstance(source, ReferenceSource):
+        value = _line_value(key, line, source.column) if line is not None else row[source.column]
+        return _resolve(key, source, value, refs)
+    return _lines(key, source, row, refs)
 
 
-def _lines(key: str, source: ArraySource, row: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+def _resolve(key: str, source: ReferenceSource, value: Any, refs: References) -> str | None:
+    if value is None:
+        return None
+    found = refs.get((source.model_id, _key_text(value)))
+    wanted = "RECORDNO" if source.field == "recordno" else "ID"
+    if found is None:
+        raise RowRejected(
+            key,
+            f"model '{source.model_name}' has no synced row with key {_key_text(value)!r}; "
+            "this row is retried once that row reaches Intacct",
+        )
+    result = found.ref.recordno if source.field == "recordno" else found.ref.id
+    if not result:
+        raise RowRejected(
+            key,
+            f"the row {_key_text(value)!r} of model '{source.model_name}' has no Intacct {wanted} yet "
+            f"(its status is {found.status}); this row is retried once it has one",
+        )
+    return result
+
+
+def _key_text(value: Any) -> str:
+    return str(value)
+
+
+def _find(line: Mapping[str, Any], name: str) -> Any:
+    if name in line:
+        return line[name]
+    lowered = {str(k).lower(): k for k in line}
+    return line[lowered[name.lower()]] if name.lower() in lowered else None
+
+
+def _lines(
+    key: str, source: ArraySource, row: Mapping[str, Any], refs: References
+) -> list[dict[str, Any]] | None:
     raw = row[source.column]
     if raw is None:
         return None
@@ -67,7 +148,7 @@ def _lines(key: str, source: ArraySource, row: Mapping[str, Any]) -> list[dict[s
             )
         lines.append(
             {
-                sub_key: _evaluate(f"{key}[{index}].{sub_key}", sub_source, row, item)
+                sub_key: _evaluate(f"{key}[{index}].{sub_key}", sub_source, row, item, refs)
                 for sub_key, sub_source in source.mapping.items()
             }
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
@@ -72,7 +72,21 @@ class ArraySource:
     mapping: Mapping[str, Source]
 
 
-Source = ColumnSource | ConstantSource | TemplateSource | ArraySource
+@dataclass(frozen=True)
+class ReferenceSource:
+    """The Intacct RECORDNO (or ID) that another synced model's row got, found by that row's key.
+
+    `{record_of: intacct_invoices, key: invoice_number}` gives the RECORDNO of the invoice that
+    model `intacct_invoices` created for the row whose primary key is this row's `invoice_number`.
+    """
+
+    model_id: str
+    model_name: str
+    column: str
+    field: str  # "recordno" | "id"
+
+
+Source = ColumnSource | ConstantSource | TemplateSource | ArraySource | ReferenceSource
 
 
 @dataclass(frozen=True)
@@ -128,13 +142,20 @@ class SpecProblems(ConfigError):
         super().__init__(header + ":\n" + "\n".join(f"  - {p}" for p in self.problems))
 
 
-def parse_specs(models: Iterable[ManifestModel]) -> list[SyncSpec]:
-    """Validate every model's block; raise SpecProblems listing all mistakes at once."""
+def parse_specs(
+    models: Iterable[ManifestModel], all_models: Iterable[ManifestModel] | None = None
+) -> list[SyncSpec]:
+    """Validate every model's block; raise SpecProblems listing all mistakes at once.
+
+    `all_models` are every model with an intacct block (selected or not): `record_of` may name any.
+    """
+    models = list(models)
+    known = {m.name: m.unique_id for m in (all_models if all_models is not None else models)}
     specs: list[SyncSpec] = []
     problems: list[str] = []
     for model in models:
         found: list[str] = []
-        spec = _parse(model, found)
+        spec = _parse(model, found, known)
         problems.extend(found)
         if spec is not None and not found:
             specs.append(spec)
@@ -166,6 +187,8 @@ def check_columns(spec: SyncSpec, relation_columns: Sequence[str]) -> tuple[Sync
             return ColumnSource(real(source.column, key))
         if isinstance(source, ArraySource):
             return ArraySource(real(source.column, key), source.mapping)
+        if isinstance(source, ReferenceSource):
+            return replace(source, column=real(source.column, key))
         if isinstance(source, TemplateSource) and source.columns is not None:
             return TemplateSource(source.template, frozenset(real(c, key) for c in sorted(source.columns)))
         return source
@@ -197,7 +220,7 @@ def check_columns(spec: SyncSpec, relation_columns: Sequence[str]) -> tuple[Sync
 # -- parsing -------------------------------------------------------------------------------------------
 
 
-def _parse(model: ManifestModel, problems: list[str]) -> SyncSpec | None:
+def _parse(model: ManifestModel, problems: list[str], known: Mapping[str, str]) -> SyncSpec | None:
     meta = model.meta
 
     def problem(key: str, text: str) -> None:
@@ -256,7 +279,7 @@ def _parse(model: ManifestModel, problems: list[str]) -> SyncSpec | None:
         problem("mapping", "required: a mapping of Intacct field -> column, {value: ...} or {template: ...}")
     else:
         for key, raw in raw_mapping.items():
-            source = _parse_source(str(key), raw, obj, problem, in_lines=None)
+            source = _parse_source(str(key), raw, obj, problem, in_lines=None, known=known)
             if source is not None:
                 mapping[str(key)] = source
 
@@ -268,12 +291,18 @@ def _parse(model: ManifestModel, problems: list[str]) -> SyncSpec | None:
         problem("custom_fields", "must be a mapping of custom field ID -> column")
     else:
         for key, raw in raw_custom.items():
-            source = _parse_source(f"custom_fields.{key}", raw, obj, problem, in_lines=None, plain=True)
+            source = _parse_source(
+                f"custom_fields.{key}", raw, obj, problem, in_lines=None, plain=True, known=known
+            )
             if source is not None:
                 custom[str(key)] = source
 
     if mapping and mode in obj.modes:
-        for text in obj.check_mapping(mapping.keys(), custom.keys(), mode):
+        keys = [*mapping.keys()]
+        for key, source in mapping.items():
+            if isinstance(source, ArraySource):
+                keys.extend(f"{key}.{sub_key}" for sub_key in source.mapping)
+        for text in obj.check_mapping(keys, custom.keys(), mode):
             problem("mapping", text)
 
     match = _parse_match(meta.get("match"), obj, mode, mapping, problem)
@@ -314,9 +343,12 @@ def _parse_source(
     problem: Any,
     *,
     in_lines: str | None,
+    known: Mapping[str, str],
     plain: bool = False,
 ) -> Source | None:
     where = f"mapping.{key}" if not key.startswith("custom_fields.") else key
+    if isinstance(raw, Mapping) and "record_of" in raw:
+        return _parse_reference(where, raw, known, problem)
     if isinstance(raw, str):
         if not raw:
             problem(where, "an empty column name; use {value: ''} for an empty constant")
@@ -331,7 +363,8 @@ def _parse_source(
         ):
             problem(
                 where,
-                "a mapping value is a column name, {value: ...}, {template: '... [[ row.column ]] ...'}"
+                "a mapping value is a column name, {value: ...}, {template: '... [[ row.column ]] ...'}, "
+                "{record_of: <model>, key: <column>}"
                 + ("" if plain or in_lines else ", or {array: column, mapping: {...}} for lines"),
             )
             return None
@@ -347,8 +380,8 @@ def _parse_source(
             return None
         lines_spec = obj.lines.get(key)
         if lines_spec is None:
-            known = ", ".join(obj.lines) or "none"
-            problem(where, f"{obj.name} has no line array '{key}' (line arrays: {known})")
+            arrays = ", ".join(obj.lines) or "none"
+            problem(where, f"{obj.name} has no line array '{key}' (line arrays: {arrays})")
             return None
         sub_raw = raw.get("mapping")
         if not isinstance(raw["array"], str) or not isinstance(sub_raw, Mapping) or not sub_raw:
@@ -356,13 +389,9 @@ def _parse_source(
             return None
         sub: dict[str, Source] = {}
         for sub_key, sub_value in sub_raw.items():
-            if sub_key not in lines_spec.fields:
-                problem(
-                    f"{where}.mapping.{sub_key}",
-                    f"unknown field of {key} lines{_did_you_mean(str(sub_key), lines_spec.fields)}",
-                )
-                continue
-            parsed = _parse_source(f"{key}.{sub_key}", sub_value, obj, problem, in_lines=key)
+            # Line field names are checked with the rest of the mapping (`check_mapping` knows lines,
+            # their custom fields and nested groups such as taxentries).
+            parsed = _parse_source(f"{key}.{sub_key}", sub_value, obj, problem, in_lines=key, known=known)
             if parsed is not None:
                 sub[str(sub_key)] = parsed
         return ArraySource(raw["array"], sub)
@@ -371,6 +400,24 @@ def _parse_source(
         return None
     problem(where, f"cannot use {type(raw).__name__} here")
     return None
+
+
+def _parse_reference(
+    where: str, raw: Mapping[str, Any], known: Mapping[str, str], problem: Any
+) -> ReferenceSource | None:
+    extra = set(raw) - {"record_of", "key", "field"}
+    if extra or not isinstance(raw.get("key"), str) or not raw.get("key"):
+        problem(where, "write {record_of: <model>, key: <column holding that model's primary key>}")
+        return None
+    name = str(raw["record_of"])
+    if name not in known:
+        problem(where, f"record_of: no model '{name}' has an intacct block{_did_you_mean(name, known)}")
+        return None
+    field_name = str(raw.get("field", "recordno")).lower()
+    if field_name not in {"recordno", "id"}:
+        problem(where, f"record_of field must be recordno or id, got {raw.get('field')!r}")
+        return None
+    return ReferenceSource(model_id=known[name], model_name=name, column=str(raw["key"]), field=field_name)
 
 
 def _parse_template(where: str, text: Any, problem: Any, *, line: bool) -> TemplateSource | None:
@@ -458,6 +505,8 @@ def _source_columns(source: Source) -> set[str] | None:
         return None if source.columns is None else set(source.columns)
     if isinstance(source, ArraySource):
         return {source.column}
+    if isinstance(source, ReferenceSource):
+        return {source.column}
     return set()
 
 
@@ -469,6 +518,8 @@ def _with_fingerprint(spec: SyncSpec) -> SyncSpec:
             return {"value": source.value}
         if isinstance(source, TemplateSource):
             return {"template": source.template}
+        if isinstance(source, ReferenceSource):
+            return {"record_of": source.model_id, "key": source.column, "field": source.field}
         return {"array": source.column, "mapping": {k: encode(v) for k, v in source.mapping.items()}}
 
     document = {

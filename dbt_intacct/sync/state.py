@@ -7,7 +7,7 @@ run it and turns Python values into the rows it writes.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +43,7 @@ _STATE_COLUMNS = (
     "action",
     "errorno",
     "error",
+    "line_counts",
     "run_id",
     "updated_at",
 )
@@ -78,6 +79,7 @@ class Intent:
     version: int
     recordno: str | None
     intacct_id: str | None
+    line_counts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class Outcome:
     controlid: str | None = None
     errorno: str | None = None
     message: str | None = None
+    line_counts: str | None = None  # JSON {line array: lines in Intacct}, for positional line updates
 
 
 @dataclass(frozen=True)
@@ -261,6 +264,7 @@ class StateStore:
                 i.action,
                 None,
                 None,
+                i.line_counts,
                 run_id,
                 now,
             )
@@ -305,6 +309,7 @@ class StateStore:
                 o.action,
                 o.errorno,
                 o.message,
+                o.line_counts,
                 run_id,
                 now,
             )
@@ -349,6 +354,26 @@ class StateStore:
         w = self.warehouse
         values = ",\n".join("(" + ", ".join(w.literal(v) for v in row) + ")" for row in rows)
         return f"insert into {relation} ({', '.join(columns)}) values\n{values}"
+
+    def referenced_records(
+        self, pairs: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[str | None, str | None, str]]:
+        """RECORDNO, ID and status of other models' rows, by (model unique_id, row key): for `record_of`."""
+        w = self.warehouse
+        by_model: dict[str, list[str]] = {}
+        for model_id, row_key in pairs:
+            by_model.setdefault(model_id, []).append(row_key)
+        found: dict[tuple[str, str], tuple[str | None, str | None, str]] = {}
+        for model_id, keys in sorted(by_model.items()):
+            for chunk in _chunks(sorted(set(keys)), _WRITE_CHUNK):
+                sql = (
+                    f"select row_key, recordno, intacct_id, status from {self.state} "
+                    f"where model_id = {w.literal(model_id)} "
+                    f"and row_key in ({', '.join(w.literal(k) for k in chunk)})"
+                )
+                for row_key, recordno, intacct_id, status in w.fetch_small(sql, len(chunk) + 1):
+                    found[(model_id, str(row_key))] = (recordno, intacct_id, str(status))
+        return found
 
     # -- reading back ---------------------------------------------------------------------------------
     def state_rows(self, model_id: str, limit: int = 100_000) -> list[dict[str, Any]]:

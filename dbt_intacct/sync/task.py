@@ -47,11 +47,12 @@ class SyncTask:
         """The selected models' validated specs; raises ConfigError (exit code 2) on any mistake."""
         opts = self.options
         manifest = load_manifest(manifest_path(opts.dbt.project_dir, opts.target_path))
-        models = intacct_models(manifest)
+        every = intacct_models(manifest)
+        models = every
         if not opts.selection.is_everything or opts.selection.state:
             wanted = selected_unique_ids(opts.dbt, opts.selection)
-            models = [m for m in models if m.unique_id in wanted]
-        return parse_specs(models)
+            models = [m for m in every if m.unique_id in wanted]
+        return parse_specs(models, every)
 
     def run(self) -> RunResult:
         opts = self.options

@@ -21,6 +21,7 @@ create table if not exists {{ relation }} (
   action {{ dbt.type_string() }},
   errorno {{ dbt.type_string() }},
   error {{ dbt.type_string() }},
+  line_counts {{ dbt.type_string() }},
   run_id {{ dbt.type_string() }} not null,
   updated_at {{ dbt.type_timestamp() }} not null
 )
@@ -131,7 +132,7 @@ dup as (
   select {{ adapter.quote('__key') }} as dup_key from src group by {{ adapter.quote('__key') }} having count(*) > 1
 ),
 st as (
-  select row_key, row_hash, status, recordno, intacct_id, version, controlid
+  select row_key, row_hash, status, recordno, intacct_id, version, controlid, line_counts
   from {{ state }}
   where model_id = '{{ model_id }}'
 ),
@@ -148,6 +149,7 @@ changes as (
     st.intacct_id as {{ adapter.quote('__intacct_id') }},
     coalesce(st.version, 0) as {{ adapter.quote('__version') }},
     st.controlid as {{ adapter.quote('__controlid') }},
+    st.line_counts as {{ adapter.quote('__line_counts') }},
     src.*
   from src
   left join st on st.row_key = src.{{ adapter.quote('__key') }}
@@ -183,7 +185,7 @@ gone as (
     and not exists (select 1 from src where src.row_key = st.row_key)
     and (
       {% if statuses %}st.status in ({% for s in statuses %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %}){% else %}1 = 0{% endif %}
-      or (st.status in ('failed', 'rejected') and st.recordno is null)
+      or (st.status in ('failed', 'rejected') and st.recordno is null and st.intacct_id is null)
     )
 )
 select row_number() over (order by row_key) as {{ adapter.quote('__seq') }}, gone.*
