@@ -19,6 +19,7 @@ from dbt_intacct.emulator.fields import (
     readonly,
     text,
     with_extra_leaves,
+    with_readonly_paths,
 )
 from dbt_intacct.emulator.reference import TABLES, ReferenceData
 
@@ -98,6 +99,7 @@ GLBATCH_FIELDS = (
     Field("BATCH_DATE", Kind.DATE),
     Field("REVERSEDATE", Kind.DATE),
     *text("BATCH_TITLE", "HISTORY_COMMENT", "REFERENCENO", "BASELOCATION_NO", "SUPDOCID", "TAXIMPLICATIONS"),
+    *text("VATVENDORID", "VATCUSTOMERID", "VATCONTACTID", "TAXSOLUTIONID"),
     Field("STATE", choices=("Posted", "Draft")),
     collection("ENTRIES", "GLENTRY", *GLENTRY_FIELDS),
     *SYSTEM_FIELDS,
@@ -219,6 +221,101 @@ SODOCUMENT_FIELDS = readonly(
     *of_kind(Kind.DECIMAL, "SUBTOTAL", "TOTAL"),
     collection("SODOCUMENTENTRIES", "sodocumententry", *SODOCUMENTENTRY_FIELDS),
 )
+
+
+_AUDIT = ("CREATEDBY", "MODIFIEDBY", "MEGAENTITYKEY", "MEGAENTITYID", "MEGAENTITYNAME")
+_CONTACT_PARTS = (
+    "CONTACTNAME",
+    "PREFIX",
+    "FIRSTNAME",
+    "INITIAL",
+    "LASTNAME",
+    "COMPANYNAME",
+    "PRINTAS",
+    "PHONE1",
+    "PHONE2",
+    "CELLPHONE",
+    "PAGER",
+    "FAX",
+    "EMAIL1",
+    "EMAIL2",
+    "URL1",
+    "URL2",
+    "VISIBLE",
+    "MAILADDRESS.ADDRESS1",
+    "MAILADDRESS.ADDRESS2",
+    "MAILADDRESS.CITY",
+    "MAILADDRESS.STATE",
+    "MAILADDRESS.ZIP",
+    "MAILADDRESS.COUNTRY",
+    "MAILADDRESS.COUNTRYCODE",
+)
+
+# Fields a real company also returns on reads (sageintacctsdk's and Fivetran's field lists name them)
+# that the emulator does not compute: they exist, so reads and filters naming them work, and read back
+# empty unless something set them.
+ALSO_READ: dict[str, tuple[str, ...]] = {
+    "CUSTOMER": (
+        *_AUDIT,
+        *("ENTITY", "PARENTKEY", "PARENTNAME", "CUSTREPNAME", "TOTALDUE", "GLGRPKEY", "CUSTTYPEKEY"),
+        *("TERMSKEY", "TERMVALUE", "ACCOUNTKEY", "ARACCOUNTTITLE", "OFFSETGLACCOUNTNOTITLE"),
+        *(
+            "LAST_INVOICEDATE",
+            "LAST_STATEMENTDATE",
+            "DISPLAYCONTACTKEY",
+            "CONTACTKEY",
+            "BILLTOKEY",
+            "SHIPTOKEY",
+        ),
+    ),
+    "CONTACT": (*_AUDIT, "VISIBLE"),
+    "GLBATCH": (
+        *_AUDIT,
+        *("MODULE", "USERKEY", "MODIFIEDBYID", "REVERSED", "REVERSEDKEY", "REVERSEDFROM", "PRBATCHKEY"),
+        "BASELOCATION",
+    ),
+    "ARPYMT": (
+        *_AUDIT,
+        *(
+            "PRBATCHKEY",
+            "RECORDTYPE",
+            "FINANCIALENTITYTYPE",
+            "FINANCIALACCOUNTNAME",
+            "FINANCIALACCOUNTCURRENCY",
+        ),
+        *(
+            "SUMMARYTITLE",
+            "DISPLAYSTATE",
+            "PAYMENTMETHODKEY",
+            "TOTALDUE",
+            "TRX_TOTALENTERED",
+            "TRX_TOTALPAID",
+        ),
+        *(
+            "TRX_TOTALDUE",
+            "BILLTOPAYTONAME",
+            "AUWHENCREATED",
+            "CLEARED",
+            "CLRDATE",
+            "RECORDID",
+            "BILLTOPAYTOKEY",
+        ),
+        *("PARENTPAYMENTKEY", "TAXSOLUTIONID", "SUPDOCID", "MULTIENTITYPYMTKEY", "RECORD_URL"),
+    ),
+    "ARINVOICE": (
+        *_AUDIT,
+        *("CUSTMESSAGEID", "CUSTMESSAGE.MESSAGE", "DESCRIPTION2", "WHENDISCOUNT", "EXCHANGE_RATE"),
+        *("TOTALSELECTED", "PRBATCH", "SYSTEMGENERATED", "AUWHENCREATED", "DUE_IN_DAYS", "TAXMETHOD"),
+        *("RETAINAGEPERCENTAGE", "TRX_TOTALRETAINED", "TRX_TOTALRELEASED", "TOTALRETAINED", "RECORDTYPE"),
+        *("SHIPTO.TAXGROUP.NAME", "SHIPTO.TAXGROUP.RECORDNO", "SHIPTO.TAXID", "MODULEKEY", "TERMKEY"),
+        *(f"{group}.{part}" for group in ("CONTACT", "SHIPTO", "BILLTO") for part in _CONTACT_PARTS),
+    ),
+    "ARADJUSTMENT": (
+        *_AUDIT,
+        *("PRBATCH", "SYSTEMGENERATED", "AUWHENCREATED", "RECORDTYPE", "EXCHANGE_RATE", "DESCRIPTION2"),
+    ),
+    "SODOCUMENT": (*_AUDIT, "DOCPARKEY", "CUSTVENDKEY", "SUBTOTALS"),
+}
 
 
 @dataclass(frozen=True)
@@ -345,7 +442,7 @@ class Catalogue:
             for row in self.reference.tables[spec.reference_table].values():
                 names.update(dict.fromkeys(row))
             return {name: Field(name, readonly=True) for name in names}
-        fields = list(spec.fields)
+        fields = list(with_readonly_paths(spec.fields, ALSO_READ.get(spec.name, ())))
         if spec.lines and spec.line_custom_scope:
             position = next(i for i, f in enumerate(fields) if f.name == spec.lines)
             lines = fields[position]

@@ -79,6 +79,29 @@ def readonly(*fields_: Field) -> tuple[Field, ...]:
     return tuple(Field(f.name, f.kind, f.children, f.item, f.choices, readonly=True) for f in fields_)
 
 
+def with_readonly_paths(fields_: Iterable[Field], paths: Iterable[str]) -> tuple[Field, ...]:
+    """Fields plus read-only ones at dotted paths (``CONTACT.MAILADDRESS.CITY``), making the containers
+    they need; paths already there are left as they are."""
+    out = list(fields_)
+    for path in paths:
+        out = _add_path(out, path.split("."))
+    return tuple(out)
+
+
+def _add_path(fields_: list[Field], parts: list[str]) -> list[Field]:
+    name = parts[0]
+    position = next((i for i, f in enumerate(fields_) if f.name == name), None)
+    if position is None:
+        if len(parts) == 1:
+            return [*fields_, Field(name, readonly=True)]
+        return [*fields_, Field(name, Kind.CONTAINER, tuple(_add_path([], parts[1:])), readonly=True)]
+    existing = fields_[position]
+    if len(parts) > 1 and existing.kind is Kind.CONTAINER:
+        children = tuple(_add_path(list(existing.children), parts[1:]))
+        fields_[position] = Field(name, Kind.CONTAINER, children, readonly=existing.readonly)
+    return fields_
+
+
 def with_extra_leaves(fields_: Iterable[Field], names: Iterable[str]) -> tuple[Field, ...]:
     """Fields plus custom text fields, skipping any name already there."""
     base = tuple(fields_)
