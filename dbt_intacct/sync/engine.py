@@ -266,7 +266,7 @@ class ModelSync:
             if row["__change"] == "pending":
                 continue
             try:
-                mapped.append((row, map_row(spec, row, references)))
+                mapped.append((row, map_row(spec, row, references, plan=self.dry_run)))
             except RowRejected as exc:
                 outcomes.append(self._rejected(row, exc))
         matches = self._lookup_matches(mapped)

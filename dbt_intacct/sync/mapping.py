@@ -42,9 +42,18 @@ class MappedRow:
     custom_fields: dict[str, Any]
 
 
-def map_row(spec: SyncSpec, row: Mapping[str, Any], references: References | None = None) -> MappedRow:
+# In a plan, a `record_of` whose row is not synced yet (it will be, earlier in the same run) is
+# priced and shown with this placeholder RECORDNO.
+UNRESOLVED_IN_PLAN = "0"
+
+
+def map_row(
+    spec: SyncSpec, row: Mapping[str, Any], references: References | None = None, *, plan: bool = False
+) -> MappedRow:
     """Evaluate the spec's mapping over a row; a row-level problem raises RowRejected naming the field."""
-    refs = references or {}
+    refs: References = references or {}
+    if plan:
+        refs = _PlanReferences(refs)
     values = {key: _evaluate(key, source, row, None, refs) for key, source in spec.mapping.items()}
     custom = {
         key: _evaluate(f"custom_fields.{key}", source, row, None, refs)
@@ -105,6 +114,11 @@ def _resolve(key: str, source: ReferenceSource, value: Any, refs: References) ->
         return None
     found = refs.get((source.model_id, _key_text(value)))
     wanted = "RECORDNO" if source.field == "recordno" else "ID"
+    if isinstance(refs, _PlanReferences):
+        known = (
+            None if found is None else (found.ref.recordno if source.field == "recordno" else found.ref.id)
+        )
+        return known or UNRESOLVED_IN_PLAN
     if found is None:
         raise RowRejected(
             key,
@@ -119,6 +133,10 @@ def _resolve(key: str, source: ReferenceSource, value: Any, refs: References) ->
             f"(its status is {found.status}); this row is retried once it has one",
         )
     return result
+
+
+class _PlanReferences(dict[tuple[str, str], ReferencedRecord]):
+    """References for a plan: a row not synced yet resolves to a placeholder instead of a rejection."""
 
 
 def _key_text(value: Any) -> str:

@@ -31,38 +31,57 @@ OK, FAILED, REJECTED, PENDING, DELETED, CLEARED, DROPPED = (
 # Statuses after which the row counts as written: its version moves on when a function was sent.
 WRITTEN = frozenset({OK, DELETED, CLEARED})
 
-_STATE_COLUMNS = (
-    "model_id",
-    "row_key",
-    "row_hash",
-    "status",
-    "recordno",
-    "intacct_id",
-    "version",
-    "controlid",
-    "action",
-    "errorno",
-    "error",
-    "line_counts",
-    "run_id",
-    "updated_at",
-)
-_LEDGER_COLUMNS = (
-    "run_id",
-    "model_id",
-    "row_key",
-    "row_hash",
-    "event",
-    "action",
-    "status",
-    "controlid",
-    "recordno",
-    "intacct_id",
-    "errorno",
-    "message",
-    "payload",
-    "recorded_at",
-)
+# The tool's tables: (column, kind, not null). New columns go at the end; `ensure` adds them to tables
+# an older version created.
+#   intacct_state   one row per (model, row key): what Intacct holds for that row now.
+#   intacct_ledger  append-only: each intent (before a request leaves) and each outcome (after Intacct
+#                   answers), with the function XML sent; passwords are never part of a function.
+#   intacct_runs    one row per command run.
+TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
+    STATE_TABLE: (
+        ("model_id", "string", True),
+        ("row_key", "string", True),
+        ("row_hash", "string", False),
+        ("status", "string", True),
+        ("recordno", "string", False),
+        ("intacct_id", "string", False),
+        ("version", "int", True),
+        ("controlid", "string", False),
+        ("action", "string", False),
+        ("errorno", "string", False),
+        ("error", "string", False),
+        ("line_counts", "string", False),
+        ("run_id", "string", True),
+        ("updated_at", "timestamp", True),
+    ),
+    LEDGER_TABLE: (
+        ("run_id", "string", True),
+        ("model_id", "string", True),
+        ("row_key", "string", False),
+        ("row_hash", "string", False),
+        ("event", "string", True),
+        ("action", "string", False),
+        ("status", "string", True),
+        ("controlid", "string", False),
+        ("recordno", "string", False),
+        ("intacct_id", "string", False),
+        ("errorno", "string", False),
+        ("message", "string", False),
+        ("payload", "string", False),
+        ("recorded_at", "timestamp", True),
+    ),
+    RUNS_TABLE: (
+        ("run_id", "string", True),
+        ("command", "string", True),
+        ("target", "string", False),
+        ("status", "string", True),
+        ("started_at", "timestamp", True),
+        ("finished_at", "timestamp", False),
+        ("summary", "string", False),
+    ),
+}
+_STATE_COLUMNS = tuple(c[0] for c in TABLES[STATE_TABLE])
+_LEDGER_COLUMNS = tuple(c[0] for c in TABLES[LEDGER_TABLE])
 _WRITE_CHUNK = 500
 _temp_names = itertools.count(1)
 
@@ -129,9 +148,19 @@ class StateStore:
         """Create the schema and tables on first use."""
         w = self.warehouse
         w.create_schema(self.database, self.schema)
-        w.execute(w.render("dbt_intacct__state_table_ddl", relation=self.state))
-        w.execute(w.render("dbt_intacct__ledger_table_ddl", relation=self.ledger))
-        w.execute(w.render("dbt_intacct__runs_table_ddl", relation=self.runs))
+        for name, columns in TABLES.items():
+            relation = w.relation(self.database, self.schema, name)
+            w.execute(
+                w.render(
+                    "dbt_intacct__create_table_sql", relation=relation, columns=[list(c) for c in columns]
+                )
+            )
+            present = {c.name.lower() for c in w.columns(relation)}
+            for column, kind, _ in columns:
+                if column not in present:
+                    w.execute(
+                        w.render("dbt_intacct__add_column_sql", relation=relation, name=column, kind=kind)
+                    )
         w.commit()
 
     # -- runs ---------------------------------------------------------------------------------------------

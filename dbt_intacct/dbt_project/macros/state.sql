@@ -1,61 +1,32 @@
 {#-
-  The tool's own tables, in the state schema. Every macro here returns SQL text; the Python side runs it
-  through the adapter's cursor. Types come from dbt's cross-database macros.
-
-  intacct_state   one row per (model, row key): what Intacct holds for that row right now.
-  intacct_ledger  append-only: every intent (before a request leaves) and every outcome (after Intacct
-                  answers), with the function XML sent (passwords are never part of a function).
-  intacct_runs    one row per command run.
+  The warehouse side of dbt-intacct. Every macro here returns SQL text; the Python side runs it through
+  the adapter's cursor. Types come from dbt's cross-database macros. The tables and their columns are
+  listed in dbt_intacct/sync/state.py (TABLES).
 -#}
 
-{% macro dbt_intacct__state_table_ddl(relation) -%}
+{#- A column type by kind, through dbt's cross-database type macros. -#}
+{% macro dbt_intacct__column_type(kind) -%}
+  {%- if kind == 'string' -%}{{ dbt.type_string() }}
+  {%- elif kind == 'int' -%}{{ dbt.type_int() }}
+  {%- elif kind == 'bigint' -%}{{ dbt.type_bigint() }}
+  {%- elif kind == 'float' -%}{{ dbt.type_float() }}
+  {%- elif kind == 'timestamp' -%}{{ dbt.type_timestamp() }}
+  {%- else -%}{{ exceptions.raise_compiler_error("unknown column kind " ~ kind) }}
+  {%- endif -%}
+{%- endmacro %}
+
+{#- columns: a list of [name, kind, not_null]. -#}
+{% macro dbt_intacct__create_table_sql(relation, columns) -%}
 create table if not exists {{ relation }} (
-  model_id {{ dbt.type_string() }} not null,
-  row_key {{ dbt.type_string() }} not null,
-  row_hash {{ dbt.type_string() }},
-  status {{ dbt.type_string() }} not null,
-  recordno {{ dbt.type_string() }},
-  intacct_id {{ dbt.type_string() }},
-  version {{ dbt.type_int() }} not null,
-  controlid {{ dbt.type_string() }},
-  action {{ dbt.type_string() }},
-  errorno {{ dbt.type_string() }},
-  error {{ dbt.type_string() }},
-  line_counts {{ dbt.type_string() }},
-  run_id {{ dbt.type_string() }} not null,
-  updated_at {{ dbt.type_timestamp() }} not null
+  {%- for name, kind, not_null in columns %}
+  {{ name }} {{ dbt_intacct__column_type(kind) }}{% if not_null %} not null{% endif %}{% if not loop.last %},{% endif %}
+  {%- endfor %}
 )
 {%- endmacro %}
 
-{% macro dbt_intacct__ledger_table_ddl(relation) -%}
-create table if not exists {{ relation }} (
-  run_id {{ dbt.type_string() }} not null,
-  model_id {{ dbt.type_string() }} not null,
-  row_key {{ dbt.type_string() }},
-  row_hash {{ dbt.type_string() }},
-  event {{ dbt.type_string() }} not null,
-  action {{ dbt.type_string() }},
-  status {{ dbt.type_string() }} not null,
-  controlid {{ dbt.type_string() }},
-  recordno {{ dbt.type_string() }},
-  intacct_id {{ dbt.type_string() }},
-  errorno {{ dbt.type_string() }},
-  message {{ dbt.type_string() }},
-  payload {{ dbt.type_string() }},
-  recorded_at {{ dbt.type_timestamp() }} not null
-)
-{%- endmacro %}
-
-{% macro dbt_intacct__runs_table_ddl(relation) -%}
-create table if not exists {{ relation }} (
-  run_id {{ dbt.type_string() }} not null,
-  command {{ dbt.type_string() }} not null,
-  target {{ dbt.type_string() }},
-  status {{ dbt.type_string() }} not null,
-  started_at {{ dbt.type_timestamp() }} not null,
-  finished_at {{ dbt.type_timestamp() }},
-  summary {{ dbt.type_string() }}
-)
+{#- Tables created by an older version gain the columns added since (nullable, so old rows stay valid). -#}
+{% macro dbt_intacct__add_column_sql(relation, name, kind) -%}
+alter table {{ relation }} add column {{ name }} {{ dbt_intacct__column_type(kind) }}
 {%- endmacro %}
 
 {#- The key of a row: its primary-key columns as text, joined with the unit separator. -#}
