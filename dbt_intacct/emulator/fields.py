@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum
 from functools import cached_property
 from typing import Any
@@ -158,13 +158,13 @@ def us_timestamp(value: datetime) -> str:
     return value.strftime("%m/%d/%Y %H:%M:%S")
 
 
+_DECIMAL = re.compile(r"^[-+]?\d{1,15}(?:\.\d{1,10})?$")
+
+
 def parse_decimal(value: str) -> Decimal | None:
-    """A plain decimal number, or None."""
-    try:
-        number = Decimal(value.strip())
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
+    """A plain decimal number (no exponent, below 10^15, at most 10 decimals), or None."""
+    text = value.strip()
+    return Decimal(text) if _DECIMAL.match(text) else None
 
 
 def money(value: Decimal) -> str:
@@ -189,7 +189,9 @@ def normalise_leaf(spec: Field, raw: str) -> str | ValueProblem:
         stamp = parse_us_timestamp(value)
         return us_timestamp(stamp) if stamp else ValueProblem(value, "a date-time as MM/DD/YYYY HH:MM:SS")
     if spec.kind is Kind.DECIMAL:
-        return value if parse_decimal(value) is not None else ValueProblem(value, "a decimal number")
+        return (
+            value if parse_decimal(value) is not None else ValueProblem(value, "a decimal number below 10^15")
+        )
     if spec.kind is Kind.INTEGER:
         return value if _INTEGER.match(value) else ValueProblem(value, "a whole number")
     if spec.kind is Kind.BOOLEAN:

@@ -22,6 +22,7 @@ GENERIC_RECORD = "BL01001973"
 REFERENCE_NOT_FOUND = "BL03000025"
 RATE_LIMITED = "GW-0010"
 QUERY_FAILED = "Query Failed"  # what the SDK fixtures show as errorno for a failed query
+GENERIC_PROCESSING = "DL02000001"  # "There was an error processing the request."
 
 # Chosen numbers (UNVERIFIED against a live company).
 REPEATED_CONTROLID = "XL03000010"

@@ -442,7 +442,8 @@ def create_arpayment(ctx: FunctionContext, element: etree._Element) -> Outcome:
     for number, item in enumerate(data.get("arpaymentitem", []), start=1):
         item_amount = _typed(rules, item, "amount", Kind.DECIMAL, f"arpaymentitem {number} ")
         applied += Decimal(item_amount or "0")
-        details.append({"RECORDKEY": _text(item, "invoicekey").strip(), "TRX_PAYMENTAMOUNT": item_amount})
+        invoice_key = _typed(rules, item, "invoicekey", Kind.INTEGER, f"arpaymentitem {number} ")
+        details.append({"RECORDKEY": invoice_key, "TRX_PAYMENTAMOUNT": item_amount})
     if applied > Decimal(amount or "0"):
         raise rules.fail(
             errors.INVALID_PAYMENT,

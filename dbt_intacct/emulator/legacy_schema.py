@@ -366,7 +366,7 @@ def _read_date(node: etree._Element, path: str) -> date:
         raise _refuse(f"Required XML element '{missing[0]}' is missing from {path}.")
     try:
         return date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise errors.FunctionFailed(
             errors.GatewayError(
                 errors.INVALID_VALUE,

@@ -63,11 +63,16 @@ def _field_list(element: etree._Element) -> list[str]:
     return [part.strip().upper() if part.strip() != "*" else "*" for part in text.split(",") if part.strip()]
 
 
-def _records(ctx: FunctionContext, spec: ObjectSpec) -> list[Record]:
+def _records(ctx: FunctionContext, spec: ObjectSpec, element: etree._Element | None = None) -> list[Record]:
+    """The object's records; a ``<docparid>`` in the query scopes SODOCUMENT to one transaction definition."""
     if spec.reference_table is not None:
         rows = ctx.catalogue.reference.tables[spec.reference_table].values()
         return [{"RECORDNO": str(number), **row} for number, row in enumerate(rows, start=1)]
-    return ctx.store.all(spec.name)
+    records = ctx.store.all(spec.name)
+    docparid = (child_text(element, "docparid") or "") if element is not None else ""
+    if docparid and spec.name == "SODOCUMENT":
+        return [record for record in records if record.get("DOCPARID") == docparid]
+    return records
 
 
 def _check_format(element: etree._Element) -> None:
@@ -156,13 +161,7 @@ def read_by_query(ctx: FunctionContext, element: etree._Element) -> Outcome:
         predicate = compile_query_string(child_text(element, "query") or "", _resolver(ctx, spec))
     except QueryError as exc:
         raise _failed(f"Invalid query for {spec.name}: {exc}") from exc
-    docparid = child_text(element, "docparid") or ""
-    matched = tuple(
-        record
-        for record in _records(ctx, spec)
-        if predicate(record)
-        and (not docparid or spec.name != "SODOCUMENT" or record.get("DOCPARID") == docparid)
-    )
+    matched = tuple(record for record in _records(ctx, spec, element) if predicate(record))
     page = PendingPage(
         spec, selection, matched, pagesize, len(matched), time.monotonic() + ResultSets.LIFETIME_SECONDS
     )
@@ -212,7 +211,7 @@ def query(ctx: FunctionContext, element: etree._Element) -> Outcome:
     if not offset_text.isdigit():
         raise _failed(f"offset must be a whole number of 0 or more, not '{offset_text}'")
     offset = int(offset_text)
-    matched = [record for record in _records(ctx, spec) if predicate(record)]
+    matched = [record for record in _records(ctx, spec, element) if predicate(record)]
     for key, descending in reversed(orders):
         matched.sort(key=key, reverse=descending)
     shown = matched[offset : offset + pagesize]

@@ -40,7 +40,7 @@ class Rules:
         """A value as a decimal number."""
         number = parse_decimal(value)
         if number is None:
-            raise errors.invalid_value(self.label, self.verb, field, value, "a decimal number")
+            raise errors.invalid_value(self.label, self.verb, field, value, "a decimal number below 10^15")
         return number
 
     def invalid(self, field: str, value: str, expected: str) -> errors.FunctionFailed:

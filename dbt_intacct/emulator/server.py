@@ -23,7 +23,7 @@ from dbt_intacct.emulator.admin import EmulatorAdmin
 from dbt_intacct.emulator.config import ADMIN_PATH, GATEWAY_PATH, EmulatorConfig
 from dbt_intacct.emulator.faults import FaultPlan, FaultSettingsError
 from dbt_intacct.emulator.gateway import Credentials, Gateway, control_failure
-from dbt_intacct.emulator.gateway_errors import RATE_LIMITED, GatewayError, parse_error
+from dbt_intacct.emulator.gateway_errors import GENERIC_PROCESSING, RATE_LIMITED, GatewayError, parse_error
 from dbt_intacct.emulator.reference import (
     ReferenceData,
     ReferenceDataError,
@@ -202,7 +202,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(status, HTML_TYPE, _html_page(status))
                 return
             endpoint = f"http://{self.headers.get('Host') or self._own_address()}{GATEWAY_PATH}"
-            answer = emulator.gateway.handle(body, endpoint, lambda: plan.fires("expire_session"))
+            try:
+                answer = emulator.gateway.handle(body, endpoint, lambda: plan.fires("expire_session"))
+            except Exception:
+                # A bug of the emulator, not of the request: say so in Intacct's shape (the transaction
+                # was rolled back) and log it without the body, which may carry passwords.
+                logger.exception("the emulator failed to answer a request")
+                error = GatewayError(GENERIC_PROCESSING, "There was an error processing the request.")
+                self._send(500, XML_TYPE, control_failure(None, error))
+                return
             after = plan.first_of(fault_kinds.AFTER)
             if after == "drop_after_commit":
                 self._drop()

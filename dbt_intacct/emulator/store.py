@@ -20,6 +20,7 @@ from dbt_intacct.emulator.fields import Record
 
 DATABASE_FILE = "emulator.sqlite3"
 FIRST_RECORDNO = 100
+_LARGEST_KEY = 2**63 - 1  # SQLite's INTEGER; a larger RECORDNO names no record
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -146,6 +147,8 @@ class Store:
 
     def delete(self, object_name: str, recordno: int) -> bool:
         """Remove a record; False when there was none."""
+        if not 0 <= recordno <= _LARGEST_KEY:
+            return False
         self._cache.pop((object_name, recordno), None)
         cursor = self._db.execute(
             "DELETE FROM records WHERE object = ? AND recordno = ?", (object_name, recordno)
@@ -161,6 +164,8 @@ class Store:
 
     def get(self, object_name: str, recordno: int) -> Record | None:
         """A record by RECORDNO. Treat the result as read-only: it may be shared."""
+        if not 0 <= recordno <= _LARGEST_KEY:
+            return None
         cached = self._cache.get((object_name, recordno))
         if cached is not None:
             return cached

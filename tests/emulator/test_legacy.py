@@ -338,6 +338,11 @@ def test_sales_transactions(gw: GatewayClient, customer: str) -> None:
         "<docparid>Sales Order</docparid></readByQuery>"
     ).ok()
     assert [row["DOCID"] for row in only_orders.records()] == ["Sales Order-SO0001", "Sales Order-SO0002"]
+    invoices = gw.one(
+        "<query><object>SODOCUMENT</object><select><field>DOCID</field></select>"
+        "<docparid>Sales Invoice</docparid></query>"
+    ).ok()
+    assert invoices.records() == [{"DOCID": "Sales Invoice-INV0001"}]
     assert order("Purchase Order").errornos[0] == "BL03000025"  # type: ignore[attr-defined]
     assert order("Sales Order", "<locationid>ATLANTIS</locationid>").errornos[0] == "BL03000025"  # type: ignore[attr-defined]
     missing_item = gw.one(
