@@ -65,13 +65,16 @@ def test_credentials_faults_and_limits_from_flags(tmp_path: Path) -> None:
         "--sender-id", "acme_sender", "--sender-password", "s3cret", "--company-id", "ACME",
         "--user-id", "ws_user", "--user-password", "pw", "--fault", "http_503=next:1",
         "--max-body-bytes", "2000", "--latency-ms", "50", "--fault-seed", "3", "--session-timeout", "60",
+        "--jitter-ms", "5", "--concurrency-limit", "4", "--retry-after", "9", "--fault", "http_502=0,next:2",
     ]  # fmt: skip
     with EmulatorProcess(extra_args=args) as emulator:
         client = GatewayClient(emulator.url)
         login = envelope(
             function("<getAPISession/>"), sender=("acme_sender", "s3cret"), login=("ws_user", "ACME", "pw")
         )
-        assert client.http.post(emulator.url, data=login, timeout=10).status_code == 503  # --fault
+        assert client.http.post(emulator.url, data=login, timeout=10).status_code == 502  # --fault http_502=..next:2
+        assert client.http.post(emulator.url, data=login, timeout=10).status_code == 502
+        assert client.http.post(emulator.url, data=login, timeout=10).status_code == 503  # --fault http_503=next:1
         started = time.monotonic()
         reply = client.post(login)
         assert time.monotonic() - started >= 0.05  # --latency-ms
@@ -88,7 +91,9 @@ def test_credentials_faults_and_limits_from_flags(tmp_path: Path) -> None:
         assert too_big.status_code == 413
         assert parse(too_big.content).findtext("errormessage/error/errorno") == "XL03000003"
         faults = emulator.admin.faults()
-        assert (faults["latency_ms"], faults["seed"]) == (50, 3)
+        assert (faults["latency_ms"], faults["jitter_ms"], faults["seed"]) == (50, 5, 3)
+        assert (faults["concurrency_limit"], faults["retry_after_seconds"]) == (4, 9)
+        assert faults["http_502"] == {"probability": 0.0, "next": 0}
 
 
 def _seconds(start: str, end: str) -> float:
