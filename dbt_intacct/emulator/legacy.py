@@ -169,14 +169,6 @@ def _ar_line(
     return drop_blanks(merged)
 
 
-def _one(data: Mapping[str, Any], group: str, item: str) -> list[dict[str, Any]]:
-    container = data.get(group)
-    if not isinstance(container, dict):
-        return []
-    items = container.get(item, [])
-    return items if isinstance(items, list) else []
-
-
 def _customer(rules: Rules, data: Mapping[str, Any]) -> Record:
     customer = rules.customer(_text(data, "customerid").strip(), "customerid")
     if customer is None:
@@ -213,7 +205,7 @@ def create_invoice(ctx: FunctionContext, element: etree._Element) -> Outcome:
         raise errors.duplicate("Invoice", "create", invoice_number)
     lines = [
         _ar_line(rules, line, number, "ARINVOICEITEM", None)
-        for number, line in enumerate(_one(data, "invoiceitems", "lineitem"), start=1)
+        for number, line in enumerate(receivables.lines_of(data, "invoiceitems", "lineitem"), start=1)
     ]
     billto, shipto = _contact(data, "billto"), _contact(data, "shipto")
     record: Record = {
@@ -408,7 +400,7 @@ def create_aradjustment(ctx: FunctionContext, element: etree._Element) -> Outcom
     created: date = data["datecreated"]
     lines = [
         _ar_line(rules, line, number, "ARADJUSTMENTITEM", None)
-        for number, line in enumerate(_one(data, "aradjustmentitems", "lineitem"), start=1)
+        for number, line in enumerate(receivables.lines_of(data, "aradjustmentitems", "lineitem"), start=1)
     ]
     record: Record = {
         "RECORDID": _text(data, "adjustmentno"),
@@ -554,7 +546,7 @@ def create_sotransaction(ctx: FunctionContext, element: etree._Element) -> Outco
     created: date = data["datecreated"]
     lines = [
         _so_line(rules, line, number, None)
-        for number, line in enumerate(_one(data, "sotransitems", "sotransitem"), start=1)
+        for number, line in enumerate(receivables.lines_of(data, "sotransitems", "sotransitem"), start=1)
     ]
     record: Record = {
         "DOCID": docid,
