@@ -8,6 +8,7 @@ results, and stream row data in pages through the cursor (never a fetch-all).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -76,6 +77,7 @@ class Warehouse:
         adapter = self._adapter
         try:
             with adapter.connection_named(CONNECTION_NAME):
+                self._prepare_connection()
                 yield self
                 self.commit()
         finally:
@@ -131,6 +133,19 @@ class Warehouse:
         adapter.set_macro_resolver(manifest)
         adapter.set_macro_context_generator(generate_runtime_macro_context)
         self._config, self._adapter, self._manifest = config, adapter, manifest
+
+    def _prepare_connection(self) -> None:
+        """Driver settings for reading row data faithfully."""
+        handle = self._adapter.connections.get_thread_connection().handle
+        if type(handle).__module__.startswith("psycopg2"):
+            # json/jsonb line arrays: numbers as Decimal, so amounts keep their cents exactly.
+            import psycopg2.extras
+
+            def loads(text: str | bytes) -> Any:
+                return json.loads(text, parse_float=Decimal)
+
+            psycopg2.extras.register_default_json(handle, loads=loads)
+            psycopg2.extras.register_default_jsonb(handle, loads=loads)
 
     # -- facts --------------------------------------------------------------------------------------------
     @property

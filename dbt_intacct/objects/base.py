@@ -23,6 +23,7 @@ from dbt_intacct.objects.layout import (
     Element,
     Function,
     Shape,
+    Style,
     checked_key,
 )
 from dbt_intacct.objects.naming import closest
@@ -175,11 +176,16 @@ class IntacctObject:
         function = self._update_function()
         shape = function.shape
         result: list[str] = []
+        legacy = function.style is Style.LEGACY
         for path in field_paths:
             path = shape.aliases.get(path, path)
             field = shape.fields.get(path)
-            if field is not None and field.clearable and not field.identifying and path not in result:
-                result.append(path)
+            if field is None or not field.clearable or field.identifying or path in result:
+                continue
+            if legacy and field.type is FieldType.DATE:
+                # A legacy date is a <year>/<month>/<day> block: an empty one is a schema error, not a clear.
+                continue
+            result.append(path)
         return result
 
     # -- builders -------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -178,7 +179,8 @@ def _as_list(key: str, column: str, raw: Any) -> list[Any]:
         return list(raw)
     if isinstance(raw, str):
         try:
-            parsed = json.loads(raw)
+            # Decimal, not float: amounts keep their cents exactly (1250.50, never 1250.4999...).
+            parsed = json.loads(raw, parse_float=Decimal)
         except ValueError:
             raise RowRejected(
                 key, f"column '{column}' must hold a list of lines; its text is not JSON"

@@ -95,6 +95,14 @@ class DbtProject:
         settings.update(overrides)
         (self.root / "intacct.yml").write_text(json.dumps({"default": settings}, indent=2))
 
+    def seed_column_types(self, seed: str, types: dict[str, str]) -> None:
+        """Declare seed column types in dbt_project.yml (dbt infers them otherwise)."""
+        project = self.root / "dbt_project.yml"
+        cast = ", ".join(f"{k}: {v}" for k, v in types.items())
+        project.write_text(
+            project.read_text() + f"seeds:\n  {self.name}:\n    {seed}:\n      +column_types: {{{cast}}}\n"
+        )
+
     def seed(self, name: str, csv: str) -> None:
         (self.root / "seeds" / f"{name}.csv").write_text(textwrap.dedent(csv).lstrip())
 
