@@ -19,6 +19,8 @@ import dbt_intacct
 PACKAGE = Path(dbt_intacct.__file__).parent / "dbt_project"
 POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
 
+pytestmark = pytest.mark.xdist_group("dbt_generic_tests")  # build each warehouse's project once
+
 # One customer row per case: fine, blank name, NULL name with an over-long code and a control character,
 # a five-character name whose É takes two bytes (lengths are counted in characters).
 CUSTOMERS = """
