@@ -24,7 +24,7 @@ from urllib.parse import parse_qs
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from dbt_intacct.observe.alerts import AlertRule, Notification, decide, parse_alerts, send, send_all
+from dbt_intacct.observe.alerts import AlertRule, Notification, decide, parse_alerts, send, send_all, settle
 from tests.unit.test_alerts import BROKEN, CLEAN, RUN_WIDE, rejecting
 
 # -- an HTTP receiver --------------------------------------------------------------------------------------
@@ -516,3 +516,17 @@ def test_every_channel_fires_once_per_change_of_state(http: HttpReceiver, smtp_p
     subjects = [mail.message["Subject"] for mail in smtp_plain.mails]
     assert len(subjects) == 3
     assert "FAILED" in subjects[0] and "rows rejected" in subjects[1] and "RECOVERED" in subjects[2]
+
+
+def test_a_notice_the_channel_missed_is_sent_after_the_next_run(http: HttpReceiver) -> None:
+    rules = parse_alerts([{"name": "slack", "kind": "slack", "url": f"{http.url}/slack"}])
+    http.script = [Answer(500, b"down"), Answer(500, b"down")]
+    states: dict[str, str] = {}
+    outcomes = []
+    for run in (BROKEN, BROKEN, BROKEN):
+        decision = decide(rules, run, states)
+        results = send_all(decision.notifications, retry_delay=0.05)
+        outcomes.append([(r.event, r.delivered, r.attempts) for r in results])
+        states = dict(settle(decision, results))
+    assert outcomes == [[("failure", False, 2)], [("failure", True, 1)], []]
+    assert len(http.received) == 3

@@ -15,6 +15,7 @@ from dbt_intacct.errors import ConfigError
 from dbt_intacct.observe.alerts import (
     AlertDecision,
     AlertRule,
+    DeliveryResult,
     EmailRule,
     Notification,
     PagerDutyRule,
@@ -23,6 +24,7 @@ from dbt_intacct.observe.alerts import (
     WebhookRule,
     decide,
     parse_alerts,
+    settle,
 )
 from dbt_intacct.observe.alerts.messages import (
     SMS_MAX_CHARS,
@@ -522,3 +524,18 @@ def test_sms_body_fits_320_characters_and_ends_with_the_command() -> None:
     assert "First error: intacct_customers: relation main.intacct_customers does not exist" in sms_body(
         notice(4, BROKEN)
     )
+
+
+def test_settle_keeps_the_previous_state_of_an_undelivered_notice() -> None:
+    rules = [rule({"name": "a"}), rule({"name": "b"}), rule({"name": "c", "on": ["recovery"]})]
+    decision = decide(rules, BROKEN, {"c": "ok"})
+    assert [n.rule.name for n in decision.notifications] == ["a", "b"]
+    results = [
+        DeliveryResult(
+            alert="a", kind="webhook", event="failure", delivered=True, attempts=1, detail="HTTP 200"
+        ),
+        DeliveryResult(
+            alert="b", kind="webhook", event="failure", delivered=False, attempts=2, detail="HTTP 503"
+        ),
+    ]
+    assert settle(decision, results) == {"a": "failing", "b": "ok", "c": "ok"}

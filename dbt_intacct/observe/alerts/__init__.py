@@ -5,7 +5,10 @@ The flow, as the CLI wires it after a sync:
     rules = parse_alerts(config.alerts)                       # intacct.yml `alerts:`, already rendered
     decision = decide(rules, run_detail, previous_states)     # pure: notices + every rule's new state
     results = send_all(decision.notifications)                # never raises; DeliveryResult per notice
-    persist decision.states                                   # {rule name: "ok" | "failing" | "rejecting"}
+    persist settle(decision, results)                         # {rule name: "ok" | "failing" | "rejecting"}
+
+``settle`` keeps the previous state of a rule whose notice could not be delivered, so the next run
+tries that notice again.
 """
 
 from dbt_intacct.observe.alerts.decision import (
@@ -16,7 +19,7 @@ from dbt_intacct.observe.alerts.decision import (
     State,
     decide,
 )
-from dbt_intacct.observe.alerts.delivery import DeliveryResult, send, send_all
+from dbt_intacct.observe.alerts.delivery import DeliveryResult, send, send_all, settle
 from dbt_intacct.observe.alerts.rules import (
     AlertRule,
     EmailRule,
@@ -44,4 +47,5 @@ __all__ = [
     "parse_alerts",
     "send",
     "send_all",
+    "settle",
 ]

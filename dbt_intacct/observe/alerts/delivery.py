@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import requests
 
 from dbt_intacct import __version__
-from dbt_intacct.observe.alerts.decision import Notification
+from dbt_intacct.observe.alerts.decision import AlertDecision, Notification, State
 from dbt_intacct.observe.alerts.messages import (
     email_message,
     pagerduty_event,
@@ -73,7 +73,13 @@ def send(notification: Notification, *, retry_delay: float = RETRY_DELAY_SECONDS
     attempts = 0
     details: list[str] = []
     delivered = True
-    for label, attempt in _messages(notification):
+    try:
+        messages = _messages(notification)
+    except Exception as exc:  # building a payload must not fail the sync either
+        messages = []
+        delivered = False
+        details.append(f"could not build the message (unexpected {type(exc).__name__})")
+    for label, attempt in messages:
         count, ok, detail = _with_one_retry(attempt, retry_delay)
         attempts = max(attempts, count)
         delivered = delivered and ok
@@ -98,6 +104,17 @@ def send_all(
 ) -> list[DeliveryResult]:
     """``send`` each notice in turn."""
     return [send(notification, retry_delay=retry_delay) for notification in notifications]
+
+
+def settle(decision: AlertDecision, results: Sequence[DeliveryResult]) -> dict[str, State]:
+    """The states to persist after sending: a rule whose notice was not delivered keeps its previous
+    state, so the next run sees the same change and tries the notice again."""
+    states = dict(decision.states)
+    undelivered = {result.alert for result in results if not result.delivered}
+    for notification in decision.notifications:
+        if notification.rule.name in undelivered:
+            states[notification.rule.name] = notification.previous_state
+    return states
 
 
 def _with_one_retry(attempt: Callable[[], str], retry_delay: float) -> tuple[int, bool, str]:
