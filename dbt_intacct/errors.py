@@ -49,7 +49,7 @@ class TransientIntacctError(IntacctError):
 
 
 class AmbiguousOutcomeError(TransientIntacctError):
-    """The request may have been applied (HTTP 524, connection lost after sending): verify before resending."""
+    """The request may have been applied (HTTP 524, connection lost after sending); verify, then resend."""
 
 
 class TerminalIntacctError(IntacctError):

@@ -72,9 +72,10 @@ def test_credentials_faults_and_limits_from_flags(tmp_path: Path) -> None:
         login = envelope(
             function("<getAPISession/>"), sender=("acme_sender", "s3cret"), login=("ws_user", "ACME", "pw")
         )
-        assert client.http.post(emulator.url, data=login, timeout=10).status_code == 502  # --fault http_502=..next:2
-        assert client.http.post(emulator.url, data=login, timeout=10).status_code == 502
-        assert client.http.post(emulator.url, data=login, timeout=10).status_code == 503  # --fault http_503=next:1
+        post = client.http.post
+        assert post(emulator.url, data=login, timeout=10).status_code == 502  # --fault http_502=..next:2
+        assert post(emulator.url, data=login, timeout=10).status_code == 502
+        assert post(emulator.url, data=login, timeout=10).status_code == 503  # --fault http_503=next:1
         started = time.monotonic()
         reply = client.post(login)
         assert time.monotonic() - started >= 0.05  # --latency-ms

@@ -1,0 +1,1 @@
+"""The only package that imports dbt: manifest, selection, the warehouse through the adapter."""

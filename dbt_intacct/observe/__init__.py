@@ -1,0 +1,1 @@
+"""What users see: console output, debug, run history, the report, alerts."""

@@ -1,0 +1,1 @@
+"""A sync: specs, change sets, payloads, sending, recording."""
