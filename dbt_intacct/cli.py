@@ -21,6 +21,12 @@ from dbt_intacct.params import dbt_project_options, selection_options, state_sch
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
+def _print_error(console: Any, exc: BaseException) -> None:
+    from rich.text import Text
+
+    console.print(Text.assemble(("Error: ", "bold red"), str(exc)), highlight=False)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="dbt-intacct")
 def main() -> None:
@@ -53,13 +59,17 @@ def _selection(kwargs: dict[str, Any]) -> Selection:
 def _run_sync(kwargs: dict[str, Any], dry_run: bool) -> int:
     from dbt_intacct.observe.console import (
         ConsoleProgress,
+        JsonProgress,
+        print_budget,
         print_errors,
         print_samples,
         stdout_console,
         summary_table,
     )
+    from dbt_intacct.sync.engine import Progress
     from dbt_intacct.sync.task import SyncOptions, SyncTask
 
+    json_log = kwargs.get("log_format") == "json"
     console = stdout_console()
     options = SyncOptions(
         dbt=_dbt_args(kwargs),
@@ -68,34 +78,59 @@ def _run_sync(kwargs: dict[str, Any], dry_run: bool) -> int:
         full_refresh=kwargs.get("full_refresh", False),
         state_schema=kwargs["state_schema"],
         target_path=kwargs["target_path"],
+        max_transactions=kwargs.get("max_transactions"),
+        lock_timeout=kwargs.get("lock_timeout") or 0.0,
     )
-    progress = ConsoleProgress(console)
+    progress: Progress = JsonProgress() if json_log else ConsoleProgress(console)
     task = SyncTask(options, progress)
     try:
         result = task.run()
     except ConfigError as exc:
-        console.print(f"[red]Error:[/red] {exc}", highlight=False)
-        console.print("Nothing was sent to Intacct.", highlight=False)
+        if json_log:
+            JsonProgress().emit("run_failed", exit_code=EXIT_USAGE, error=str(exc), sent=False)
+        else:
+            _print_error(console, exc)
+            console.print("Nothing was sent to Intacct.", highlight=False)
         return EXIT_USAGE
     except DbtIntacctError as exc:
-        console.print(f"[red]Error:[/red] {exc}", highlight=False)
+        if json_log:
+            JsonProgress().emit("run_failed", exit_code=EXIT_FAILED, error=str(exc))
+        else:
+            _print_error(console, exc)
         return EXIT_FAILED
+    if json_log:
+        JsonProgress().emit("run_finished", exit_code=result.exit_code, **result.to_json())
+        return result.exit_code
     console.print()
     console.print(summary_table(result, plan=dry_run))
+    print_budget(console, result, plan=dry_run)
     print_errors(console, result)
     if dry_run:
         print_samples(console, result, kwargs.get("samples", 1))
         console.print("\nPlan only: nothing was sent to Intacct.", highlight=False)
+    for line in result.alerts:
+        console.print(line, highlight=False, markup=False)
     if result.message:
         console.print(f"[red]{result.message}[/red]", highlight=False)
     verdict = "Completed successfully" if result.exit_code == 0 else "Completed with errors"
     colour = "green" if result.exit_code == 0 else "red"
     console.print(
         f"\n[{colour}]{verdict}[/{colour}]  run {result.run_id}  "
-        f"(details: {options.target_path}/intacct_run_results.json)",
+        f"(details: {options.target_path}/intacct_run_results.json"
+        + ("" if dry_run else f", `dbt-intacct show {result.run_id}`")
+        + ")",
         highlight=False,
     )
     return result.exit_code
+
+
+_LOG_FORMAT = click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: progress and a summary for people; json: one JSON event per line for machines.",
+)
 
 
 @main.command()
@@ -104,6 +139,20 @@ def _run_sync(kwargs: dict[str, Any], dry_run: bool) -> int:
 @state_schema_option
 @click.option("--full-refresh", is_flag=True, help="Send every row of update/upsert models again.")
 @click.option("--dry-run", is_flag=True, help="Plan only: show what would be sent, send nothing.")
+@click.option(
+    "--max-transactions",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Refuse to start (nothing sent, exit 2) if the run would spend more Intacct API transactions.",
+)
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for another sync on the same state schema and connection (0: refuse at once).",
+)
+@_LOG_FORMAT
 def sync(**kwargs: Any) -> None:
     """Send the selected models' changes to Intacct."""
     sys.exit(_run_sync(kwargs, dry_run=kwargs.pop("dry_run")))
@@ -115,9 +164,134 @@ def sync(**kwargs: Any) -> None:
 @state_schema_option
 @click.option("--full-refresh", is_flag=True, help="Plan as if every row were sent again.")
 @click.option("--samples", type=int, default=1, show_default=True, help="Sample payloads to show per action.")
+@_LOG_FORMAT
 def plan(**kwargs: Any) -> None:
-    """Show what a sync would do, per model; send nothing."""
+    """Show what a sync would do, per model, priced in Intacct API transactions; send nothing."""
     sys.exit(_run_sync(kwargs, dry_run=True))
+
+
+def _with_store(kwargs: dict[str, Any], action: Any) -> int:
+    """Open the warehouse and the tool's tables, then run `action(store, console)`."""
+    from dbt_intacct.config import load_config
+    from dbt_intacct.dbt.warehouse import Warehouse
+    from dbt_intacct.observe.console import stdout_console
+    from dbt_intacct.sync.state import StateStore
+
+    console = stdout_console()
+    args = _dbt_args(kwargs)
+    try:
+        try:
+            configured = load_config(args.profiles_dir, args.project_dir).state_schema
+        except ConfigError:
+            configured = None
+        with Warehouse(args).open() as warehouse:
+            schema = kwargs["state_schema"] or configured or f"{warehouse.target_schema}_intacct"
+            store = StateStore(warehouse, schema, warehouse.target_database)
+            if not warehouse.relation_exists(store.runs):
+                console.print(
+                    f"No runs yet: {schema}.intacct_runs does not exist (the first sync creates it)."
+                )
+                return EXIT_FAILED
+            code: int = action(store, console)
+            return code
+    except ConfigError as exc:
+        _print_error(console, exc)
+        return EXIT_USAGE
+    except DbtIntacctError as exc:
+        _print_error(console, exc)
+        return EXIT_FAILED
+
+
+@main.command()
+@dbt_project_options
+@state_schema_option
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs.")
+def runs(**kwargs: Any) -> None:
+    """The history of syncs, newest first (from the warehouse)."""
+    from dbt_intacct.observe.console import runs_table
+    from dbt_intacct.observe.history import list_runs
+
+    def action(store: Any, console: Any) -> int:
+        found = list_runs(store, kwargs["limit"], command="sync")
+        if not found:
+            console.print("No sync has run yet.")
+            return EXIT_OK
+        console.print(runs_table(found))
+        console.print("See one run with `dbt-intacct show RUN_ID` (or `show latest`).", highlight=False)
+        return EXIT_OK
+
+    sys.exit(_with_store(kwargs, action))
+
+
+@main.command()
+@click.argument("run_id")
+@dbt_project_options
+@state_schema_option
+@click.option("--model", "-m", default=None, help="Only this model (name or unique_id).")
+@click.option(
+    "--status",
+    type=click.Choice(["ok", "failed", "rejected", "pending", "cleared", "deleted", "dropped"]),
+    default=None,
+    help="Only rows with this outcome.",
+)
+@click.option("--row-key", default=None, help="Only this row (its primary key as text).")
+@click.option(
+    "--xml", "show_xml", is_flag=True, help="Print each API call's request and response (redacted)."
+)
+def show(**kwargs: Any) -> None:
+    """One run's debugger: its models, every row outcome and every API call.
+
+    RUN_ID may be a unique prefix of the id, or `latest`. While a sync is running, `show` displays what it
+    has recorded so far.
+    """
+    from dbt_intacct.observe.console import print_run_detail
+    from dbt_intacct.observe.history import find_run, load_detail
+
+    def action(store: Any, console: Any) -> int:
+        run = find_run(store, kwargs["run_id"])
+        if run is None:
+            console.print(
+                f"No single run matches {kwargs['run_id']!r}; see `dbt-intacct runs`.", markup=False
+            )
+            return EXIT_FAILED
+        detail = load_detail(
+            store, run, model=kwargs["model"], status=kwargs["status"], row_key=kwargs["row_key"]
+        )
+        print_run_detail(console, detail, show_xml=kwargs["show_xml"])
+        return EXIT_OK
+
+    sys.exit(_with_store(kwargs, action))
+
+
+@main.command()
+@dbt_project_options
+@state_schema_option
+@click.option("--runs", "run_count", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the page (default: <target-path>/intacct_report.html).",
+)
+def report(**kwargs: Any) -> None:
+    """Write a self-contained HTML report of recent runs (no network needed to view it)."""
+    from datetime import UTC, datetime
+
+    from dbt_intacct.observe.history import list_runs, load_detail
+    from dbt_intacct.observe.report import render_report
+
+    def action(store: Any, console: Any) -> int:
+        found = list_runs(store, kwargs["run_count"], command="sync")
+        details = [load_detail(store, run, row_limit=1_000, call_limit=100) for run in found]
+        html = render_report(details, generated_at=datetime.now(UTC))
+        path = kwargs["output"] or Path(kwargs["project_dir"]) / kwargs["target_path"] / "intacct_report.html"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html, encoding="utf-8")
+        console.print(f"Report of {len(found)} run(s) written to {path}", highlight=False)
+        return EXIT_OK
+
+    sys.exit(_with_store(kwargs, action))
 
 
 @main.command()

@@ -19,7 +19,8 @@ from dbt_intacct.errors import ConfigError
 
 FILE_NAME = "intacct.yml"
 DEFAULT_ENDPOINT = "https://api.intacct.com/ia/xml/xmlgw.phtml"
-RESERVED_KEYS = frozenset({"alerts", "state_schema"})
+RESERVED_KEYS = frozenset({"alerts", "state_schema", "retention_days"})
+DEFAULT_RETENTION_DAYS = 30
 ENV_VARIABLES = {
     "sender_id": "INTACCT_SENDER_ID",
     "sender_password": "INTACCT_SENDER_PASSWORD",
@@ -76,6 +77,7 @@ class IntacctConfig:
     source: str  # the file it came from, or "environment"
     state_schema: str | None = None
     alerts: tuple[Mapping[str, Any], ...] = ()
+    retention_days: int = DEFAULT_RETENTION_DAYS  # how long API calls are kept in the warehouse
 
     def connection(self, name: str) -> Connection:
         try:
@@ -122,11 +124,19 @@ def load_config(profiles_dir: Path | None, project_dir: Path) -> IntacctConfig:
     if not isinstance(alerts, list):
         raise ConfigError(f"{path}: 'alerts' must be a list")
     state_schema = rendered.get("state_schema")
+    retention = rendered.get("retention_days", DEFAULT_RETENTION_DAYS)
+    try:
+        retention_days = int(retention)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{path}: retention_days must be a whole number, got {retention!r}") from None
+    if retention_days < 1:
+        raise ConfigError(f"{path}: retention_days must be at least 1, got {retention_days}")
     return IntacctConfig(
         connections=connections,
         source=str(path),
         state_schema=str(state_schema) if state_schema else None,
         alerts=tuple(alerts),
+        retention_days=retention_days,
     )
 
 

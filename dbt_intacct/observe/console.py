@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 from datetime import datetime
 from typing import TextIO
 
@@ -10,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from dbt_intacct.observe.history import RunDetail, RunRecord
 from dbt_intacct.sync.results import ModelResult, RunResult
 from dbt_intacct.sync.spec import SyncSpec
 
@@ -21,7 +24,10 @@ def _stamp() -> str:
 
 
 class ConsoleProgress:
-    """Progress lines per model; on a terminal, rows sent and acknowledged are updated in place."""
+    """Progress lines per model. On a terminal the rows sent, acknowledged and failed are updated in
+    place; in a log (not a terminal) a line is printed at most every PLAIN_EVERY seconds."""
+
+    PLAIN_EVERY = 10.0
 
     def __init__(self, console: Console, total_models: int = 0) -> None:
         self.console = console
@@ -31,6 +37,7 @@ class ConsoleProgress:
         self._ok = 0
         self._failed = 0
         self._planned = 0
+        self._last_plain = 0.0
 
     def run_started(self, models: int) -> None:
         self.total_models = models
@@ -52,13 +59,15 @@ class ConsoleProgress:
     def rows_done(self, spec: SyncSpec, ok: int, failed: int) -> None:
         self._ok += ok
         self._failed += failed
+        line = (
+            f"{_stamp()}    {spec.name}: sent {self._sent} of {self._planned}, "
+            f"acknowledged {self._ok}, failed {self._failed}"
+        )
         if self.console.is_terminal:
-            self.console.print(
-                f"{_stamp()}    {spec.name}: sent {self._sent}/{self._planned}, "
-                f"acknowledged {self._ok}, failed {self._failed}",
-                highlight=False,
-                end="\r",
-            )
+            self.console.print(line, highlight=False, end="\r")
+        elif time.monotonic() - self._last_plain >= self.PLAIN_EVERY:
+            self._last_plain = time.monotonic()
+            self.console.print(line, highlight=False)
 
     def model_finished(self, result: ModelResult) -> None:
         status = "OK" if result.ok else "ERROR" if result.status == "error" else "WARN"
@@ -149,3 +158,153 @@ def stdout_console(file: TextIO | None = None) -> Console:
     # Off a terminal (CI logs, pipes) rich would assume 80 columns and squeeze the summary table.
     width = None if stream.isatty() else 160
     return Console(file=stream, highlight=False, width=width)
+
+
+class JsonProgress:
+    """`--log-format json`: one JSON object per line on stdout, for machines."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
+
+    def emit(self, event: str, **fields: object) -> None:
+        record = {
+            "ts": datetime.now().astimezone().isoformat(timespec="milliseconds"),
+            "event": event,
+            **fields,
+        }
+        self.stream.write(json.dumps(record, default=str) + "\n")
+        self.stream.flush()
+
+    def run_started(self, models: int) -> None:
+        self.emit("run_started", models=models)
+
+    def model_started(self, spec: SyncSpec, planned_rows: int) -> None:
+        self.emit(
+            "model_started", model=spec.name, object=spec.object.name, mode=spec.mode, rows=planned_rows
+        )
+
+    def rows_sent(self, spec: SyncSpec, count: int) -> None:
+        self.emit("rows_sent", model=spec.name, count=count)
+
+    def rows_done(self, spec: SyncSpec, ok: int, failed: int) -> None:
+        self.emit("rows_done", model=spec.name, ok=ok, failed=failed)
+
+    def model_finished(self, result: ModelResult) -> None:
+        self.emit(
+            "model_finished",
+            model=result.name,
+            status="success" if result.ok else "error",
+            counts={k: v for k, v in result.counts.items() if v},
+            planned=dict(result.planned),
+            api_transactions=result.api_transactions,
+            message=result.message,
+        )
+
+
+def print_budget(console: Console, run: RunResult, plan: bool) -> None:
+    budget = run.budget
+    spend = run.api_transactions
+    if budget is None:
+        console.print(f"Intacct API transactions: {spend}.", highlight=False)
+        return
+    after = budget.spent_this_month + (spend if plan else 0)
+    share = f" ({after * 100 / budget.monthly:.1f}%)" if budget.monthly else ""
+    what = "this plan would spend" if plan else "this run spent"
+    over = "  [red]over budget[/red]" if budget.monthly and after > budget.monthly else ""
+    console.print(
+        f"Intacct API transactions: {what} {spend}; this month {after} of {budget.monthly}{share}{over}.",
+        highlight=False,
+    )
+
+
+def runs_table(runs: list[RunRecord]) -> Table:
+    table = Table(title="dbt-intacct runs", title_justify="left")
+    for name in ("run", "command", "target", "status", "started", "duration"):
+        table.add_column(name)
+    for name in ("created", "updated", "cleared", "deleted", "rejected", "failed", "API txns"):
+        table.add_column(name, justify="right")
+    for run in runs:
+        duration = (
+            f"{(run.finished_at - run.started_at).total_seconds():.1f}s" if run.finished_at else "running"
+        )
+        colour = {"success": "green", "error": "red"}.get(run.status, "yellow")
+        table.add_row(
+            run.run_id,
+            run.command,
+            run.target,
+            f"[{colour}]{run.status}[/{colour}]",
+            run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+            duration,
+            *(
+                str(sum(getattr(m, k) for m in run.models))
+                for k in ("created", "updated", "cleared", "deleted")
+            ),
+            _red(run.problem_rows - sum(m.failed for m in run.models)),
+            _red(sum(m.failed for m in run.models)),
+            str(run.api_transactions),
+        )
+    return table
+
+
+def print_run_detail(console: Console, detail: RunDetail, *, show_xml: bool) -> None:
+    run = detail.run
+    console.print(
+        f"Run {run.run_id} · {run.command} · target {run.target} · {run.status} · started "
+        f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+        highlight=False,
+    )
+    if run.message:
+        console.print(f"  {run.message}", style="red", highlight=False, markup=False)
+    models = Table(title="models", title_justify="left")
+    for name in ("model", "object", "mode", "status"):
+        models.add_column(name)
+    counters = ("created", "updated", "cleared", "deleted", "unchanged", "rejected", "failed", "pending")
+    for name in (*counters, "API txns"):
+        models.add_column(name, justify="right")
+    for m in run.models:
+        models.add_row(
+            m.name,
+            m.object,
+            m.mode,
+            m.status,
+            *(str(getattr(m, c)) for c in counters),
+            str(m.api_transactions),
+        )
+    console.print(models)
+    rows = Table(title=f"row outcomes ({len(detail.rows)})", title_justify="left")
+    for name in ("model", "row key", "action", "status", "RECORDNO", "ID", "errorno", "message"):
+        rows.add_column(name, overflow="fold")
+    for r in detail.rows:
+        rows.add_row(
+            r.model_id.split(".")[-1],
+            r.row_key or "",
+            r.action,
+            r.status,
+            r.recordno or "",
+            r.intacct_id or "",
+            r.errorno or "",
+            r.message or "",
+        )
+    console.print(rows)
+    calls = Table(title=f"API calls ({len(detail.calls)})", title_justify="left")
+    for name in ("#", "started", "ms", "HTTP", "outcome", "functions", "attempt", "fault", "error"):
+        calls.add_column(name, overflow="fold")
+    for c in detail.calls:
+        calls.add_row(
+            str(c.sequence),
+            f"{c.started_at:%H:%M:%S}",
+            f"{c.duration_ms:.0f}",
+            str(c.http_status or ""),
+            c.outcome,
+            str(c.function_count),
+            str(c.attempt),
+            c.fault or "",
+            c.error or "",
+        )
+    console.print(calls)
+    if show_xml:
+        for c in detail.calls:
+            console.print(f"\n[bold]call {c.sequence} request[/bold] ({c.url})", highlight=False)
+            console.print(c.request_xml, markup=False, highlight=False)
+            console.print(f"[bold]call {c.sequence} response[/bold]", highlight=False)
+            console.print(c.response_xml or "(none)", markup=False, highlight=False)

@@ -6,8 +6,13 @@ intacct_ledger, intacct_api_calls); renderers and notifiers take them as they ar
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dbt_intacct.sync.state import StateStore
 
 
 @dataclass(frozen=True)
@@ -95,3 +100,176 @@ class RunDetail:
     run: RunRecord
     rows: tuple[RowOutcomeRecord, ...] = field(default=())
     calls: tuple[ApiCallRecord, ...] = field(default=())
+
+
+# -- reading the tool's tables ------------------------------------------------------------------------
+
+
+def list_runs(store: StateStore, limit: int = 20, command: str | None = None) -> list[RunRecord]:
+    """The most recent runs, newest first, with their models' results."""
+    w = store.warehouse
+    where = f"where command = {w.literal(command)}" if command else ""
+    rows = w.read_page(
+        f"select run_id, command, target, status, started_at, finished_at, message from {store.runs} "
+        f"{where} order by started_at desc limit {int(limit)}",
+        limit,
+    )
+    if not rows:
+        return []
+    models = _model_records(store, [str(r["run_id"]) for r in rows])
+    return [_run_record(r, models.get(str(r["run_id"]), ())) for r in rows]
+
+
+def find_run(store: StateStore, run_id: str) -> RunRecord | None:
+    """One run by id; a unique prefix of the id is enough (`show 20261128T07`), `latest` is the newest."""
+    w = store.warehouse
+    if run_id == "latest":
+        runs = list_runs(store, 1)
+        return runs[0] if runs else None
+    rows = w.read_page(
+        f"select run_id, command, target, status, started_at, finished_at, message from {store.runs} "
+        f"where run_id like {w.literal(run_id.replace('%', '').replace('_', '') + '%')} "
+        "order by started_at desc",
+        2,
+    )
+    if len(rows) != 1:
+        return None
+    row = rows[0]
+    return _run_record(row, _model_records(store, [str(row["run_id"])]).get(str(row["run_id"]), ()))
+
+
+def load_detail(
+    store: StateStore,
+    run: RunRecord,
+    *,
+    model: str | None = None,
+    status: str | None = None,
+    row_key: str | None = None,
+    row_limit: int = 10_000,
+    call_limit: int = 1_000,
+) -> RunDetail:
+    """A run with its row outcomes and API calls, filtered by model (name or unique_id), status, row key."""
+    w = store.warehouse
+    model_ids = [m.unique_id for m in run.models if model in (None, m.name, m.unique_id)]
+    if model is not None and not model_ids:
+        model_ids = [model]
+    filters = [f"run_id = {w.literal(run.run_id)}", "event = 'outcome'"]
+    if model is not None:
+        filters.append(f"model_id in ({', '.join(w.literal(m) for m in model_ids)})")
+    if status is not None:
+        filters.append(f"status = {w.literal(status)}")
+    if row_key is not None:
+        filters.append(f"row_key = {w.literal(row_key)}")
+    rows = w.read_page(
+        "select model_id, row_key, action, status, recordno, intacct_id, errorno, message, controlid, "
+        f"recorded_at from {store.ledger} where {' and '.join(filters)} "
+        "order by recorded_at, model_id, row_key",
+        row_limit,
+    )
+    call_filters = [f"run_id = {w.literal(run.run_id)}"]
+    if model is not None:
+        call_filters.append(f"model_id in ({', '.join(w.literal(m) for m in model_ids)})")
+    calls = (
+        w.read_page(
+            f"select * from {store.api_calls} where {' and '.join(call_filters)} order by sequence",
+            call_limit,
+        )
+        if call_limit > 0
+        else []
+    )
+    return RunDetail(
+        run=run,
+        rows=tuple(
+            RowOutcomeRecord(
+                model_id=str(r["model_id"]),
+                row_key=_opt(r["row_key"]),
+                action=str(r["action"] or "none"),
+                status=str(r["status"]),
+                recordno=_opt(r["recordno"]),
+                intacct_id=_opt(r["intacct_id"]),
+                errorno=_opt(r["errorno"]),
+                message=_opt(r["message"]),
+                controlid=_opt(r["controlid"]),
+                recorded_at=r["recorded_at"],
+            )
+            for r in rows
+        ),
+        calls=tuple(
+            ApiCallRecord(
+                sequence=int(c["sequence"]),
+                started_at=c["started_at"],
+                duration_ms=float(c["duration_ms"]),
+                url=str(c["url"]),
+                http_status=None if c["http_status"] is None else int(c["http_status"]),
+                outcome=str(c["outcome"]),
+                function_count=int(c["function_count"]),
+                attempt=int(c["attempt"]),
+                fault=_opt(c["fault"]),
+                error=_opt(c["error"]),
+                request_xml=str(c["request_xml"]),
+                response_xml=_opt(c["response_xml"]),
+            )
+            for c in calls
+            if row_key is None or row_key in str(c["request_xml"])
+        ),
+    )
+
+
+def month_spend(store: StateStore, since: datetime) -> int:
+    """API transactions spent by sync runs since a moment (the start of the month, for the budget)."""
+    w = store.warehouse
+    rows = w.fetch_small(
+        f"select coalesce(sum(m.api_transactions), 0) from {store.model_results} m "
+        f"join {store.runs} r on r.run_id = m.run_id "
+        f"where r.command = 'sync' and r.started_at >= {w.literal(since)}"
+    )
+    return int(rows[0][0]) if rows else 0
+
+
+def _model_records(store: StateStore, run_ids: Sequence[str]) -> dict[str, tuple[ModelRecord, ...]]:
+    w = store.warehouse
+    rows = w.read_page(
+        f"select * from {store.model_results} where run_id in ({', '.join(w.literal(r) for r in run_ids)}) "
+        "order by recorded_at",
+        100_000,
+    )
+    found: dict[str, list[ModelRecord]] = {}
+    for r in rows:
+        found.setdefault(str(r["run_id"]), []).append(
+            ModelRecord(
+                unique_id=str(r["model_id"]),
+                name=str(r["name"]),
+                object=str(r["object"]),
+                mode=str(r["mode"]),
+                status=str(r["status"]),
+                message=_opt(r["message"]),
+                created=int(r["created"]),
+                updated=int(r["updated"]),
+                cleared=int(r["cleared"]),
+                deleted=int(r["deleted"]),
+                unchanged=int(r["unchanged"]),
+                rejected=int(r["rejected"]),
+                failed=int(r["failed"]),
+                pending=int(r["pending"]),
+                api_transactions=int(r["api_transactions"]),
+                elapsed_seconds=float(r["elapsed_seconds"]),
+            )
+        )
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def _run_record(row: dict[str, Any], models: tuple[ModelRecord, ...]) -> RunRecord:
+    return RunRecord(
+        run_id=str(row["run_id"]),
+        command=str(row["command"]),
+        target=str(row["target"] or ""),
+        status=str(row["status"]),
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        message=_opt(row.get("message")),
+        models=models,
+    )
+
+
+def _opt(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -126,6 +126,7 @@ class ModelSync:
         dry_run: bool,
         full_refresh: bool,
         progress: Progress,
+        after_batch: Callable[[], None] | None = None,
     ) -> None:
         self.prepared = prepared
         self.spec = prepared.spec
@@ -138,6 +139,7 @@ class ModelSync:
         self.dry_run = dry_run
         self.full_refresh = full_refresh
         self.progress = progress
+        self._after_batch = after_batch
         self.result = ModelResult(
             unique_id=self.spec.model_id, name=self.spec.name, object=self.obj.name, mode=self.spec.mode
         )
@@ -631,6 +633,8 @@ class ModelSync:
                     failed += 1
             self.store.record_outcomes(self.run_id, spec.model_id, outcomes)
             self.progress.rows_done(spec, ok, failed)
+            if self._after_batch is not None:
+                self._after_batch()
         return duplicates
 
     def _outcome(self, p: PlannedFunction, result: FunctionResult | None) -> tuple[Outcome, bool]:

@@ -62,6 +62,14 @@ class ModelResult:
         )
 
 
+@dataclass(frozen=True)
+class Budget:
+    """The monthly Intacct API transaction budget of the connections a run used."""
+
+    monthly: int
+    spent_this_month: int  # by sync runs since the first of the month (UTC), this one included
+
+
 @dataclass
 class RunResult:
     run_id: str
@@ -71,6 +79,12 @@ class RunResult:
     finished_at: datetime | None = None
     models: list[ModelResult] = field(default_factory=list)
     message: str | None = None  # a run-wide error (terminal Intacct failure, ...)
+    budget: Budget | None = None
+    alerts: list[str] = field(default_factory=list)  # what each alert channel did
+
+    @property
+    def api_transactions(self) -> int:
+        return sum(m.api_transactions for m in self.models)
 
     @property
     def exit_code(self) -> int:
@@ -102,6 +116,11 @@ class RunResult:
             },
             "status": self.status,
             "message": self.message,
+            "api_transactions": self.api_transactions,
+            "budget": None
+            if self.budget is None
+            else {"monthly": self.budget.monthly, "spent_this_month": self.budget.spent_this_month},
+            "alerts": self.alerts,
             "results": [
                 {
                     "unique_id": m.unique_id,

@@ -7,9 +7,11 @@ run it and turns Python values into the rows it writes.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+import os
+import socket
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dbt_intacct.dbt.warehouse import Warehouse
@@ -17,6 +19,11 @@ from dbt_intacct.dbt.warehouse import Warehouse
 STATE_TABLE = "intacct_state"
 LEDGER_TABLE = "intacct_ledger"
 RUNS_TABLE = "intacct_runs"
+MODEL_RESULTS_TABLE = "intacct_model_results"
+API_CALLS_TABLE = "intacct_api_calls"
+ALERT_STATE_TABLE = "intacct_alert_state"
+LOCKS_TABLE = "intacct_locks"
+LOCK_STALE_AFTER = timedelta(minutes=10)
 
 # Statuses a state row can have.
 OK, FAILED, REJECTED, PENDING, DELETED, CLEARED, DROPPED = (
@@ -37,6 +44,10 @@ WRITTEN = frozenset({OK, DELETED, CLEARED})
 #   intacct_ledger  append-only: each intent (before a request leaves) and each outcome (after Intacct
 #                   answers), with the function XML sent; passwords are never part of a function.
 #   intacct_runs    one row per command run.
+#   intacct_model_results  one row per (run, model): the counts the summary shows.
+#   intacct_api_calls      one row per HTTP exchange with Intacct, bodies redacted (pruned by retention).
+#   intacct_alert_state    one row per (target, alert): the state alerts last announced.
+#   intacct_locks          held sync locks, on warehouses with no session lock of their own.
 TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
     STATE_TABLE: (
         ("model_id", "string", True),
@@ -78,6 +89,57 @@ TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
         ("started_at", "timestamp", True),
         ("finished_at", "timestamp", False),
         ("summary", "string", False),
+        ("message", "string", False),
+    ),
+    MODEL_RESULTS_TABLE: (
+        ("run_id", "string", True),
+        ("model_id", "string", True),
+        ("name", "string", True),
+        ("object", "string", True),
+        ("mode", "string", True),
+        ("status", "string", True),
+        ("message", "string", False),
+        ("created", "int", True),
+        ("updated", "int", True),
+        ("cleared", "int", True),
+        ("deleted", "int", True),
+        ("unchanged", "int", True),
+        ("rejected", "int", True),
+        ("failed", "int", True),
+        ("pending", "int", True),
+        ("dropped", "int", True),
+        ("api_transactions", "int", True),
+        ("elapsed_seconds", "float", True),
+        ("recorded_at", "timestamp", True),
+    ),
+    API_CALLS_TABLE: (
+        ("run_id", "string", True),
+        ("sequence", "int", True),
+        ("model_id", "string", False),
+        ("started_at", "timestamp", True),
+        ("duration_ms", "float", True),
+        ("url", "string", True),
+        ("http_status", "int", False),
+        ("outcome", "string", True),
+        ("function_count", "int", True),
+        ("attempt", "int", True),
+        ("fault", "string", False),
+        ("error", "string", False),
+        ("request_xml", "string", True),
+        ("response_xml", "string", False),
+    ),
+    LOCKS_TABLE: (
+        ("lock_name", "string", True),
+        ("run_id", "string", True),
+        ("holder", "string", True),
+        ("heartbeat_at", "timestamp", True),
+    ),
+    ALERT_STATE_TABLE: (
+        ("target", "string", True),
+        ("alert", "string", True),
+        ("state", "string", True),
+        ("run_id", "string", False),
+        ("updated_at", "timestamp", True),
     ),
 }
 _STATE_COLUMNS = tuple(c[0] for c in TABLES[STATE_TABLE])
@@ -143,6 +205,10 @@ class StateStore:
         self.state = warehouse.relation(database, schema, STATE_TABLE)
         self.ledger = warehouse.relation(database, schema, LEDGER_TABLE)
         self.runs = warehouse.relation(database, schema, RUNS_TABLE)
+        self.model_results = warehouse.relation(database, schema, MODEL_RESULTS_TABLE)
+        self.api_calls = warehouse.relation(database, schema, API_CALLS_TABLE)
+        self.alert_state = warehouse.relation(database, schema, ALERT_STATE_TABLE)
+        self.locks = warehouse.relation(database, schema, LOCKS_TABLE)
 
     def ensure(self) -> None:
         """Create the schema and tables on first use."""
@@ -166,15 +232,121 @@ class StateStore:
     # -- runs ---------------------------------------------------------------------------------------------
     def start_run(self, run_id: str, command: str, target: str) -> None:
         w = self.warehouse
-        values = [run_id, command, target, "running", _now(), None, None]
-        w.execute(f"insert into {self.runs} values ({', '.join(w.literal(v) for v in values)})")
+        columns = ["run_id", "command", "target", "status", "started_at"]
+        w.execute(self._insert(self.runs, columns, [(run_id, command, target, "running", _now())]))
         w.commit()
 
-    def finish_run(self, run_id: str, status: str, summary: str) -> None:
+    def finish_run(self, run_id: str, status: str, summary: str, message: str | None = None) -> None:
         w = self.warehouse
         w.execute(
             f"update {self.runs} set status = {w.literal(status)}, finished_at = {w.literal(_now())}, "
-            f"summary = {w.literal(summary)} where run_id = {w.literal(run_id)}"
+            f"summary = {w.literal(summary)}, message = {w.literal(message)} "
+            f"where run_id = {w.literal(run_id)}"
+        )
+        w.commit()
+
+    def record_model_result(self, run_id: str, row: Mapping[str, Any]) -> None:
+        """One model's counts for the run (columns as in TABLES[MODEL_RESULTS_TABLE], but run_id)."""
+        columns = [c[0] for c in TABLES[MODEL_RESULTS_TABLE]]
+        values = {**row, "run_id": run_id, "recorded_at": _now()}
+        self.warehouse.execute(self._insert(self.model_results, columns, [tuple(values[c] for c in columns)]))
+        self.warehouse.commit()
+
+    def record_api_calls(self, run_id: str, calls: Sequence[Mapping[str, Any]]) -> None:
+        """HTTP exchanges with Intacct (already redacted), in the order they happened."""
+        if not calls:
+            return
+        columns = [c[0] for c in TABLES[API_CALLS_TABLE]]
+        rows = [tuple({**call, "run_id": run_id}[c] for c in columns) for call in calls]
+        for chunk in _chunks(rows, 100):
+            self.warehouse.execute(self._insert(self.api_calls, columns, chunk))
+        self.warehouse.commit()
+
+    def prune(self, keep_days: int) -> None:
+        """Forget API calls older than the retention; the ledger is the audit trail and is kept."""
+        w = self.warehouse
+        cutoff = _now() - timedelta(days=keep_days)
+        w.execute(f"delete from {self.api_calls} where started_at < {w.literal(cutoff)}")
+        w.commit()
+
+    # -- one sync at a time ---------------------------------------------------------------------------
+    def try_lock(self, lock_name: str, run_id: str) -> str | None:
+        """Take the sync lock; None when taken, else a description of who holds it.
+
+        Postgres uses a session advisory lock (the server releases it if this process dies); DuckDB's file
+        is locked by whoever has it open; elsewhere a lock row with a heartbeat is used, taken over when it
+        is older than LOCK_STALE_AFTER.
+        """
+        w = self.warehouse
+        rows = w.fetch_small(w.render("dbt_intacct__try_lock_sql", lock_name=lock_name))
+        taken = rows[0][0] if rows else None
+        w.commit()
+        if taken is True:
+            return None
+        if taken is False:
+            return "another dbt-intacct sync holds the lock (a Postgres advisory lock)"
+        return self._try_lock_row(lock_name, run_id)
+
+    def _try_lock_row(self, lock_name: str, run_id: str) -> str | None:
+        w = self.warehouse
+        holder = f"{socket.gethostname()}:{os.getpid()}"
+        stale = _now() - LOCK_STALE_AFTER
+        w.execute(
+            f"delete from {self.locks} where lock_name = {w.literal(lock_name)} "
+            f"and heartbeat_at < {w.literal(stale)}"
+        )
+        rows = w.fetch_small(
+            f"select run_id, holder, heartbeat_at from {self.locks} where lock_name = {w.literal(lock_name)}"
+        )
+        if rows:
+            other_run, other_holder, heartbeat = rows[0]
+            w.commit()
+            return f"run {other_run} on {other_holder} (last heartbeat {heartbeat})"
+        columns = [c[0] for c in TABLES[LOCKS_TABLE]]
+        w.execute(self._insert(self.locks, columns, [(lock_name, run_id, holder, _now())]))
+        w.commit()
+        # Two runs may have inserted at once: the earliest row wins.
+        rows = w.fetch_small(
+            f"select run_id from {self.locks} where lock_name = {w.literal(lock_name)} "
+            "order by heartbeat_at, run_id"
+        )
+        if rows and str(rows[0][0]) != run_id:
+            self.unlock(lock_name, run_id)
+            return f"run {rows[0][0]}"
+        return None
+
+    def unlock(self, lock_name: str, run_id: str) -> None:
+        w = self.warehouse
+        w.fetch_small(w.render("dbt_intacct__unlock_sql", lock_name=lock_name))
+        if w.relation_exists(self.locks):
+            w.execute(
+                f"delete from {self.locks} where lock_name = {w.literal(lock_name)} "
+                f"and run_id = {w.literal(run_id)}"
+            )
+        w.commit()
+
+    # -- alert states ------------------------------------------------------------------------------------
+    def alert_states(self, target: str) -> dict[str, str]:
+        w = self.warehouse
+        rows = w.fetch_small(
+            f"select alert, state from {self.alert_state} where target = {w.literal(target)}"
+        )
+        return {str(alert): str(state) for alert, state in rows}
+
+    def save_alert_states(self, target: str, run_id: str, states: Mapping[str, str]) -> None:
+        if not states:
+            return
+        w = self.warehouse
+        names = ", ".join(w.literal(name) for name in states)
+        w.execute(f"delete from {self.alert_state} where target = {w.literal(target)} and alert in ({names})")
+        now = _now()
+        columns = [c[0] for c in TABLES[ALERT_STATE_TABLE]]
+        w.execute(
+            self._insert(
+                self.alert_state,
+                columns,
+                [(target, name, state, run_id, now) for name, state in states.items()],
+            )
         )
         w.commit()
 

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from dbt_intacct.client import Credentials, IntacctClient, RetryPolicy
-from dbt_intacct.config import Connection, IntacctConfig, load_config
+from dbt_intacct.client import ApiCall, Credentials, IntacctClient, RetryPolicy
+from dbt_intacct.config import DEFAULT_RETENTION_DAYS, Connection, IntacctConfig, load_config
 from dbt_intacct.dbt.manifest import intacct_models, load_manifest, manifest_path
 from dbt_intacct.dbt.selection import Selection, selected_unique_ids
 from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
 from dbt_intacct.errors import ConfigError, TerminalIntacctError
-from dbt_intacct.sync.engine import ModelSync, Progress, prepare
-from dbt_intacct.sync.results import RunResult
+from dbt_intacct.observe.alerts import AlertRule, decide, parse_alerts, send_all, settle
+from dbt_intacct.observe.history import find_run, load_detail, month_spend
+from dbt_intacct.sync.engine import ModelSync, PreparedModel, Progress, prepare
+from dbt_intacct.sync.results import Budget, ModelResult, RunResult
 from dbt_intacct.sync.spec import SpecProblems, SyncSpec, parse_specs
 from dbt_intacct.sync.state import StateStore
 
@@ -27,6 +32,8 @@ class SyncOptions:
     full_refresh: bool = False
     state_schema: str | None = None
     target_path: str = "target"
+    max_transactions: int | None = None
+    lock_timeout: float = 0.0
 
 
 SYNC_ORDER = ("customer", "contact", "invoice", "transaction", "ar_adjustment", "ar_payment", "journal_entry")
@@ -59,8 +66,10 @@ class SyncTask:
         command = "plan" if opts.dry_run else "sync"
         specs = self.load_specs()
         config = self._config(specs)
+        alert_rules = self._alert_rules(config)
         result = RunResult(run_id=new_run_id(), command=command, target="", started_at=datetime.now(UTC))
         clients: dict[str, IntacctClient] = {}
+        calls = CallLog()
         with Warehouse(opts.dbt).open() as warehouse:
             result.target = warehouse.target_name
             schema = (
@@ -76,43 +85,141 @@ class SyncTask:
             # Records others refer to go first: customers before their contacts and invoices, invoices
             # before the payments applied to them.
             prepared.sort(key=lambda p: (SYNC_ORDER.index(p.spec.object.name), p.spec.name))
-            if not opts.dry_run:
-                store.start_run(result.run_id, command, result.target)
-            self.progress.run_started(len(prepared))
+            locks = [] if opts.dry_run else self._lock(store, schema, result.run_id, prepared)
             try:
-                for model in prepared:
-                    connection = self._connection(config, model.spec)
-                    sync = ModelSync(
-                        prepared=model,
-                        store=store,
-                        run_id=result.run_id,
-                        client=None
-                        if opts.dry_run
-                        else _lazy_client(clients, model.spec.connection, connection),
-                        batch_size=connection.batch_size if connection else 50,
-                        concurrency=connection.concurrency if connection else 1,
-                        dry_run=opts.dry_run,
-                        full_refresh=opts.full_refresh,
-                        progress=self.progress,
-                    )
-                    try:
-                        result.models.append(sync.run())
-                    except TerminalIntacctError as exc:
-                        result.models.append(sync.result)
-                        sync.result.status = "error"
-                        sync.result.message = str(exc)
-                        result.message = f"stopped: {exc}"
-                    self.progress.model_finished(sync.result)
-                    if result.message:
-                        break
+                if opts.max_transactions is not None and not opts.dry_run:
+                    self._check_price(store, config, prepared, result.run_id, opts.max_transactions)
+                if not opts.dry_run:
+                    store.start_run(result.run_id, command, result.target)
+                self.progress.run_started(len(prepared))
+                self._run_models(store, config, prepared, result, clients, calls)
             finally:
                 for client in clients.values():
                     client.close()
                 result.finished_at = datetime.now(UTC)
                 if not opts.dry_run:
-                    store.finish_run(result.run_id, result.status, _summary(result))
+                    store.record_api_calls(result.run_id, calls.drain())
+                    for model in result.models:
+                        store.record_model_result(result.run_id, _model_row(model))
+                    store.finish_run(result.run_id, result.status, _summary(result), result.message)
+                    store.prune(config.retention_days if config else DEFAULT_RETENTION_DAYS)
+                for lock_name in locks:
+                    store.unlock(lock_name, result.run_id)
+            result.budget = self._budget(store, config, prepared)
+            if alert_rules and not opts.dry_run:
+                result.alerts = _send_alerts(store, alert_rules, result)
         result.write(opts.dbt.project_dir / opts.target_path)
         return result
+
+    def _run_models(
+        self,
+        store: StateStore,
+        config: IntacctConfig | None,
+        prepared: list[PreparedModel],
+        result: RunResult,
+        clients: dict[str, IntacctClient],
+        calls: CallLog,
+    ) -> None:
+        opts = self.options
+        for model in prepared:
+            connection = self._connection(config, model.spec)
+            calls.model_id = model.spec.model_id
+
+            def flush() -> None:
+                store.record_api_calls(result.run_id, calls.drain())
+
+            sync = ModelSync(
+                prepared=model,
+                store=store,
+                run_id=result.run_id,
+                client=None
+                if opts.dry_run
+                else _lazy_client(clients, model.spec.connection, connection, calls),
+                batch_size=connection.batch_size if connection else 50,
+                concurrency=connection.concurrency if connection else 1,
+                dry_run=opts.dry_run,
+                full_refresh=opts.full_refresh,
+                progress=self.progress,
+                after_batch=None if opts.dry_run else flush,
+            )
+            try:
+                result.models.append(sync.run())
+            except TerminalIntacctError as exc:
+                result.models.append(sync.result)
+                sync.result.status = "error"
+                sync.result.message = str(exc)
+                result.message = f"stopped: {exc}"
+            self.progress.model_finished(sync.result)
+            if result.message:
+                break
+
+    def _lock(self, store: StateStore, schema: str, run_id: str, prepared: list[PreparedModel]) -> list[str]:
+        """Take one lock per (state schema, connection) the run uses, waiting up to --lock-timeout."""
+        names = sorted({f"dbt-intacct/{schema}/{p.spec.connection}" for p in prepared})
+        taken: list[str] = []
+        deadline = time.monotonic() + self.options.lock_timeout
+        for name in names:
+            while (holder := store.try_lock(name, run_id)) is not None:
+                if time.monotonic() >= deadline:
+                    for done in taken:
+                        store.unlock(done, run_id)
+                    raise SyncLocked(
+                        f"another dbt-intacct sync is running against state schema {schema} "
+                        f"({holder}); nothing was sent. Wait for it to finish, or pass --lock-timeout "
+                        "SECONDS to wait."
+                    )
+                time.sleep(min(2.0, max(deadline - time.monotonic(), 0.1)))
+            taken.append(name)
+        return taken
+
+    def _check_price(
+        self,
+        store: StateStore,
+        config: IntacctConfig | None,
+        prepared: list[PreparedModel],
+        run_id: str,
+        limit: int,
+    ) -> None:
+        """--max-transactions: price the run as a plan would, and refuse to start if it costs more."""
+        price = 0
+        for model in prepared:
+            connection = self._connection(config, model.spec)
+            plan = ModelSync(
+                prepared=model,
+                store=store,
+                run_id=run_id,
+                client=None,
+                batch_size=connection.batch_size if connection else 50,
+                concurrency=1,
+                dry_run=True,
+                full_refresh=self.options.full_refresh,
+                progress=_Silent(),
+            )
+            price += plan.run().api_transactions
+        if price > limit:
+            raise OverBudget(
+                f"this sync would spend {price} Intacct API transactions, more than --max-transactions "
+                f"{limit}; nothing was sent. Run `dbt-intacct plan` to see where they go."
+            )
+
+    def _budget(
+        self, store: StateStore, config: IntacctConfig | None, prepared: list[PreparedModel]
+    ) -> Budget | None:
+        connections = {p.spec.connection for p in prepared}
+        budgets = [
+            b
+            for name in sorted(connections)
+            if config and (b := config.connection(name).monthly_transaction_budget) is not None
+        ]
+        if not budgets:
+            return None
+        month_start = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+        return Budget(monthly=sum(budgets), spent_this_month=month_spend(store, month_start))
+
+    def _alert_rules(self, config: IntacctConfig | None) -> list[AlertRule]:
+        if config is None or not config.alerts:
+            return []
+        return parse_alerts(config.alerts)
 
     def _config(self, specs: list[SyncSpec]) -> IntacctConfig | None:
         opts = self.options
@@ -132,7 +239,7 @@ class SyncTask:
 
 
 def _lazy_client(
-    clients: dict[str, IntacctClient], name: str, connection: Connection | None
+    clients: dict[str, IntacctClient], name: str, connection: Connection | None, calls: CallLog
 ) -> Callable[[], IntacctClient]:
     def get() -> IntacctClient:
         if name not in clients:
@@ -150,10 +257,105 @@ def _lazy_client(
                 ),
                 timeout=connection.timeout_seconds,
                 retry=RetryPolicy(max_attempts=connection.max_retries + 1),
+                on_call=calls,
             )
         return clients[name]
 
     return get
+
+
+class SyncLocked(ConfigError):
+    """Another sync holds the lock of this state schema and connection."""
+
+
+class OverBudget(ConfigError):
+    """The run would spend more API transactions than --max-transactions allows."""
+
+
+class CallLog:
+    """Collects the client's API calls (redacted) until they are written to the warehouse."""
+
+    def __init__(self) -> None:
+        self._calls: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._sequence = 0
+        self.model_id: str | None = None
+
+    def __call__(self, call: ApiCall) -> None:
+        with self._lock:
+            self._sequence += 1
+            self._calls.append(
+                {
+                    "sequence": self._sequence,
+                    "model_id": self.model_id,
+                    "started_at": call.started_at.astimezone(UTC).replace(tzinfo=None),
+                    "duration_ms": round(call.duration_ms, 3),
+                    "url": call.url,
+                    "http_status": call.http_status,
+                    "outcome": str(call.outcome),
+                    "function_count": call.function_count,
+                    "attempt": call.attempt,
+                    "fault": call.fault,
+                    "error": call.error,
+                    "request_xml": call.request_xml,
+                    "response_xml": call.response_xml,
+                }
+            )
+
+    def drain(self) -> list[dict[str, Any]]:
+        with self._lock:
+            calls, self._calls = self._calls, []
+        return calls
+
+
+class _Silent:
+    """Progress that shows nothing (the pricing pass of --max-transactions)."""
+
+    def run_started(self, models: int) -> None:
+        return None
+
+    def model_started(self, spec: SyncSpec, planned_rows: int) -> None:
+        return None
+
+    def rows_sent(self, spec: SyncSpec, count: int) -> None:
+        return None
+
+    def rows_done(self, spec: SyncSpec, ok: int, failed: int) -> None:
+        return None
+
+    def model_finished(self, result: ModelResult) -> None:
+        return None
+
+
+def _model_row(model: ModelResult) -> dict[str, Any]:
+    return {
+        "model_id": model.unique_id,
+        "name": model.name,
+        "object": model.object,
+        "mode": model.mode,
+        "status": "success" if model.ok else "error",
+        "message": model.message,
+        **{k: model.counts[k] for k in ("created", "updated", "cleared", "deleted", "unchanged")},
+        **{k: model.counts[k] for k in ("rejected", "failed", "pending", "dropped")},
+        "api_transactions": model.api_transactions,
+        "elapsed_seconds": round(model.elapsed_seconds, 3),
+    }
+
+
+def _send_alerts(store: StateStore, rules: list[AlertRule], result: RunResult) -> list[str]:
+    """Tell the configured channels about a change of state; never fails the sync."""
+    run = find_run(store, result.run_id)
+    if run is None:
+        return []
+    detail = load_detail(store, run, status=None, row_limit=200, call_limit=0)
+    previous = store.alert_states(result.target)
+    decision = decide(rules, detail, previous)
+    deliveries = send_all(decision.notifications)
+    store.save_alert_states(result.target, result.run_id, settle(decision, deliveries))
+    return [
+        f"alert {d.alert}: {'sent' if d.delivered else 'NOT delivered'}{f' ({d.detail})' if d.detail else ''}"
+        for d in deliveries
+    ]
 
 
 def _summary(result: RunResult) -> str:
