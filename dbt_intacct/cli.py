@@ -6,6 +6,7 @@ Exit codes: 0 every change applied; 1 some rows or models failed (the rest appli
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,15 @@ def _run_sync(kwargs: dict[str, Any], dry_run: bool) -> int:
             JsonProgress().emit("run_failed", exit_code=EXIT_FAILED, error=str(exc))
         else:
             _print_error(console, exc)
+        return EXIT_FAILED
+    except Exception as exc:
+        if os.environ.get("DBT_INTACCT_DEBUG"):
+            raise
+        message = f"unexpected {type(exc).__name__}: {exc} (set DBT_INTACCT_DEBUG=1 for the traceback)"
+        if json_log:
+            JsonProgress().emit("run_failed", exit_code=EXIT_FAILED, error=message)
+        else:
+            _print_error(console, RuntimeError(message))
         return EXIT_FAILED
     if json_log:
         JsonProgress().emit("run_finished", exit_code=result.exit_code, **result.to_json())
@@ -312,3 +322,7 @@ def _register_emulator() -> None:
 
 
 _register_emulator()
+
+
+if __name__ == "__main__":
+    main()

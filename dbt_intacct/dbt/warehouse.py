@@ -77,6 +77,7 @@ class Warehouse:
         adapter = self._adapter
         try:
             with adapter.connection_named(CONNECTION_NAME):
+                self._connect()
                 self._prepare_connection()
                 yield self
                 self.commit()
@@ -133,6 +134,19 @@ class Warehouse:
         adapter.set_macro_resolver(manifest)
         adapter.set_macro_context_generator(generate_runtime_macro_context)
         self._config, self._adapter, self._manifest = config, adapter, manifest
+
+    def _connect(self) -> None:
+        """Open the connection now, so that a busy or unreachable warehouse is reported clearly."""
+        try:
+            self._adapter.connections.add_query("select 1", auto_begin=False)
+        except Exception as exc:
+            text = str(exc)
+            if "lock" in text.lower() and self.adapter_type == "duckdb":
+                raise WarehouseBusy(
+                    "the DuckDB file is in use by another process (another dbt-intacct sync, or dbt?): "
+                    f"{_first_line(exc)}. Nothing was sent; run again when it has finished."
+                ) from None
+            raise WarehouseError(f"cannot connect to the warehouse: {_first_line(exc)}") from exc
 
     def _prepare_connection(self) -> None:
         """Driver settings for reading row data faithfully."""
@@ -272,6 +286,10 @@ class Warehouse:
         if self.adapter_type in _BACKSLASH_ESCAPING:
             escaped = escaped.replace("\\", "\\\\")
         return f"'{escaped}'"
+
+
+class WarehouseBusy(ConfigError):
+    """The warehouse refuses a second writer (DuckDB's file lock): nothing was sent."""
 
 
 # Warehouses whose string literals treat a backslash as an escape character.
