@@ -56,6 +56,10 @@ class TerminalIntacctError(IntacctError):
     """Retrying cannot help: bad credentials, an unauthorised sender, a request Intacct cannot parse."""
 
 
+class RequestTooLarge(TerminalIntacctError):
+    """Intacct refused a request for its size (HTTP 413): send fewer functions per request."""
+
+
 class RowRejected(DbtIntacctError):
     """One row cannot be turned into a valid Intacct function."""
 

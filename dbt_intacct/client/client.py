@@ -44,6 +44,7 @@ from dbt_intacct.errors import (
     AmbiguousOutcomeError,
     ConfigError,
     IntacctError,
+    RequestTooLarge,
     TerminalIntacctError,
     TransientIntacctError,
 )
@@ -329,7 +330,10 @@ class IntacctClient:
                 for future in done:
                     batch = in_flight.pop(future)
                     outcome = future.result()
-                    stopped = stopped or isinstance(outcome, TerminalIntacctError)
+                    # A request too large is the caller's to split; it does not stop the others.
+                    stopped = stopped or (
+                        isinstance(outcome, TerminalIntacctError) and not isinstance(outcome, RequestTooLarge)
+                    )
                     yield batch, outcome
                 if not stopped:
                     fill()
@@ -791,6 +795,11 @@ class IntacctClient:
                     retry_after=retry_after,
                 ),
                 ambiguous=True,
+            )
+        if status == 413:
+            raise RequestTooLarge(
+                f"Intacct refused the request for its size (HTTP 413, {len(reply.body)} bytes answered)",
+                "HTTP 413",
             )
         if 300 <= status < 400:
             raise TerminalIntacctError(

@@ -19,7 +19,7 @@ from lxml import etree
 
 from dbt_intacct.client import IntacctClient
 from dbt_intacct.dbt.warehouse import Warehouse
-from dbt_intacct.errors import IntacctError, RowRejected, TerminalIntacctError, WarehouseError
+from dbt_intacct.errors import IntacctError, RequestTooLarge, RowRejected, WarehouseError
 from dbt_intacct.objects import RecordRef
 from dbt_intacct.sync import state as st
 from dbt_intacct.sync.mapping import MappedRow, ReferencedRecord, References, map_row, reference_keys
@@ -155,9 +155,12 @@ class ModelSync:
         started = time.monotonic()
         try:
             self._run()
-        except TerminalIntacctError:
+        except IntacctError as exc:
+            # Intacct itself failed (not one row): the run stops; open intents wait for the next run.
+            self.result.status = "error"
+            self.result.message = str(exc)
             raise
-        except (IntacctError, WarehouseError) as exc:
+        except WarehouseError as exc:
             self.result.status = "error"
             self.result.message = str(exc)
         finally:
@@ -166,6 +169,7 @@ class ModelSync:
 
     def _run(self) -> None:
         spec, store, relation = self.spec, self.store, self.prepared.relation
+        self._resolve_pending()
         self._report_key_problems()
         changes = store.change_table(
             relation=relation,
@@ -259,9 +263,9 @@ class ModelSync:
         spec = self.spec
         outcomes: list[Outcome] = []
         planned: list[PlannedFunction] = []
-        pending = [row for row in page if row["__change"] == "pending"]
-        if pending:
-            planned.extend(self._resume_pending(pending, outcomes))
+        # An intent still open after the resolution phase (Intacct did not answer again) waits for the
+        # next run: nothing new is sent for its row until its first function is settled.
+        self.result.counts["pending"] += sum(1 for row in page if row["__change"] == "pending")
         mapped: list[tuple[dict[str, Any], MappedRow]] = []
         references = self._references([row for row in page if row["__change"] != "pending"])
         for row in page:
@@ -456,55 +460,70 @@ class ModelSync:
             previous_line_counts=previous_line_counts,
         )
 
-    def _resume_pending(
-        self, rows: Sequence[Mapping[str, Any]], outcomes: list[Outcome]
-    ) -> list[PlannedFunction]:
-        """Re-send, unchanged, the functions of intents that got no recorded answer.
+    def _resolve_pending(self) -> None:
+        """First, settle the intents a previous run left open (it stopped before their answer was kept).
 
-        The same controlid and payload go out again, so Intacct either applies them now or refuses them
-        as already executed (resolved by reading the record back), never twice.
+        Each is re-sent unchanged, same controlid and payload, whether or not its row is still in the
+        model: Intacct either applies it now or refuses it as already executed, never twice. A create
+        that had already run is read back by the natural ID in its payload, to learn the RECORDNO.
         """
-        payloads = self.store.pending_payloads(
-            self.spec.model_id, [r["__controlid"] for r in rows if r["__controlid"]]
+        if self.dry_run:
+            rows = self.store.pending_rows(self.spec.model_id, PAGE_SIZE)
+            if rows:
+                self.result.planned["resend"] += len(rows)
+                self.result.api_transactions += len(rows)
+            return
+        seen: set[str] = set()
+        while True:
+            rows = [
+                r for r in self.store.pending_rows(self.spec.model_id, PAGE_SIZE) if r["row_key"] not in seen
+            ]
+            if not rows:
+                return
+            seen.update(str(r["row_key"]) for r in rows)
+            payloads = self.store.pending_payloads(self.spec.model_id, [str(r["controlid"]) for r in rows])
+            planned: list[PlannedFunction] = []
+            lost: list[Outcome] = []
+            for row in rows:
+                payload = payloads.get(str(row["controlid"]))
+                if payload is None:
+                    lost.append(self._intent_lost(row))
+                    continue
+                planned.append(self._resent(row, payload))
+            self.store.record_outcomes(self.run_id, self.spec.model_id, lost)
+            self.result.counts["resent"] += len(planned)
+            self._send(planned, intents_recorded=True)
+
+    def _intent_lost(self, row: Mapping[str, Any]) -> Outcome:
+        # The state says pending but the ledger has no intent: nothing can have been sent with it, so
+        # the row is simply retried (a new function) on this run's diff.
+        return Outcome(
+            row_key=str(row["row_key"]),
+            row_hash=None,
+            action="none",
+            status=st.FAILED,
+            version=int(row["version"]),
+            recordno=row["recordno"],
+            intacct_id=row["intacct_id"],
+            message="the intent of the last attempt was not recorded; the row is sent again",
+            line_counts=row["line_counts"],
         )
-        planned: list[PlannedFunction] = []
-        for row in rows:
-            payload = payloads.get(row["__controlid"] or "")
-            if payload is None:
-                # No intent on record (it was never written): treat the row as a plain retry.
-                outcomes.append(
-                    Outcome(
-                        row_key=row["__key"],
-                        row_hash=None,
-                        action="none",
-                        status=st.FAILED,
-                        version=int(row["__version"]),
-                        recordno=row["__recordno"],
-                        intacct_id=row["__intacct_id"],
-                        message="intent lost; retried on the next run",
-                    )
-                )
-                continue
-            body = etree.fromstring(payload.encode("utf-8"), parser=_PAYLOAD_PARSER)
-            action = _action_of(body)
-            ref = (
-                RecordRef(recordno=row["__recordno"], id=row["__intacct_id"])
-                if (row["__recordno"] or row["__intacct_id"])
-                else None
-            )
-            planned.append(
-                PlannedFunction(
-                    row_key=row["__key"],
-                    row_hash=row["__hash"],
-                    action=action,
-                    ref=ref,
-                    version=int(row["__version"]),
-                    function=Function(controlid=row["__controlid"], body=body),
-                    payload=payload,
-                    match_value=self._match_value(row),
-                )
-            )
-        return planned
+
+    def _resent(self, row: Mapping[str, Any], payload: str) -> PlannedFunction:
+        body = etree.fromstring(payload.encode("utf-8"), parser=_PAYLOAD_PARSER)
+        recordno, intacct_id = row["recordno"], row["intacct_id"]
+        return PlannedFunction(
+            row_key=str(row["row_key"]),
+            row_hash=row["row_hash"],
+            action=_action_of(body),
+            ref=RecordRef(recordno=recordno, id=intacct_id) if (recordno or intacct_id) else None,
+            version=int(row["version"]),
+            function=Function(controlid=str(row["controlid"]), body=body),
+            payload=payload,
+            previous_line_counts=row["line_counts"],
+            # What a successful (re)send leaves in Intacct: the lines of the payload.
+            line_counts=_line_counts_of(self.obj, body) or row["line_counts"],
+        )
 
     # -- rows that left the model ----------------------------------------------------------------------
     def _process_removals(self, page: list[dict[str, Any]]) -> None:
@@ -577,13 +596,22 @@ class ModelSync:
         self._send(planned)
 
     # -- sending ----------------------------------------------------------------------------------------
-    def _send(self, planned: Sequence[PlannedFunction]) -> list[PlannedFunction]:
+    def _send(
+        self, planned: Sequence[PlannedFunction], *, intents_recorded: bool = False
+    ) -> list[PlannedFunction]:
         """Send functions in batches; record intents first and each answer as it comes.
 
         Returns the upsert creates that Intacct refused as duplicates, to be matched and updated.
         """
         if not planned:
             return []
+        if not intents_recorded:
+            self._record_intents(planned)
+        by_controlid = {p.function.controlid: p for p in planned}
+        batches = [[p.function for p in chunk] for chunk in _chunks(planned, self.batch_size)]
+        return self._send_batches(batches, by_controlid)
+
+    def _record_intents(self, planned: Sequence[PlannedFunction]) -> None:
         spec = self.spec
         self.store.record_intents(
             self.run_id,
@@ -603,39 +631,91 @@ class ModelSync:
                 for p in planned
             ],
         )
-        by_controlid = {p.function.controlid: p for p in planned}
-        batches = [list(chunk) for chunk in _chunks(planned, self.batch_size)]
+
+    def _send_batches(
+        self, batches: list[list[Function]], by_controlid: Mapping[str, PlannedFunction]
+    ) -> list[PlannedFunction]:
+        """Send batches, pipelined; a request refused for its size is split in halves and sent again.
+
+        Raises the IntacctError that stopped sending; the functions left without an answer keep their
+        open intents, which the next run resolves.
+        """
         duplicates: list[PlannedFunction] = []
-        for batch, answer in self.client.execute_batches(
-            [[p.function for p in b] for b in batches], uniqueid=True, concurrency=self.concurrency
-        ):
-            self.progress.rows_sent(spec, len(batch))
-            if isinstance(answer, IntacctError):
-                # No answer: the intents stay open and the next run resolves them.
-                self.result.counts["pending"] += len(batch)
-                if isinstance(answer, TerminalIntacctError):
+        total = sum(len(b) for b in batches)
+        answered = 0
+        try:
+            for batch, answer in self.client.execute_batches(
+                batches, uniqueid=True, concurrency=self.concurrency
+            ):
+                if isinstance(answer, RequestTooLarge):
+                    answered += len(batch)  # the halves (or the row) account for themselves
+                    if len(batch) > 1:
+                        half = len(batch) // 2
+                        duplicates += self._send_batches(
+                            [list(batch[:half]), list(batch[half:])], by_controlid
+                        )
+                    else:
+                        self.progress.rows_sent(self.spec, 1)
+                        duplicates += self._record_answer(batch, {}, by_controlid, too_large=str(answer))
+                    continue
+                if isinstance(answer, IntacctError):
                     raise answer
-                self.result.status = "error"
-                self.result.message = str(answer)
-                continue
-            outcomes = []
-            ok = failed = 0
-            for function in batch:
-                p = by_controlid[function.controlid]
+                answered += len(batch)
+                self.progress.rows_sent(self.spec, len(batch))
+                duplicates += self._record_answer(batch, answer, by_controlid)
+        except IntacctError:
+            self.result.counts["pending"] += total - answered
+            raise
+        return duplicates
+
+    def _record_answer(
+        self,
+        batch: Sequence[Function],
+        answer: Mapping[str, FunctionResult],
+        by_controlid: Mapping[str, PlannedFunction],
+        *,
+        too_large: str | None = None,
+    ) -> list[PlannedFunction]:
+        """Write the outcomes of one answered batch; return the upsert creates refused as duplicates."""
+        duplicates: list[PlannedFunction] = []
+        outcomes = []
+        ok = failed = 0
+        for function in batch:
+            p = by_controlid[function.controlid]
+            if too_large is not None:
+                outcome = self._too_large(p, too_large)
+            else:
                 outcome, duplicate = self._outcome(p, answer.get(function.controlid))
                 if duplicate:
                     duplicates.append(p)
                     continue
-                outcomes.append(outcome)
-                if outcome.status in st.WRITTEN:
-                    ok += 1
-                else:
-                    failed += 1
-            self.store.record_outcomes(self.run_id, spec.model_id, outcomes)
-            self.progress.rows_done(spec, ok, failed)
-            if self._after_batch is not None:
-                self._after_batch()
+            outcomes.append(outcome)
+            if outcome.status in st.WRITTEN:
+                ok += 1
+            else:
+                failed += 1
+        self.store.record_outcomes(self.run_id, self.spec.model_id, outcomes)
+        self.progress.rows_done(self.spec, ok, failed)
+        if self._after_batch is not None:
+            self._after_batch()
         return duplicates
+
+    def _too_large(self, p: PlannedFunction, detail: str) -> Outcome:
+        message = f"this row's function alone is larger than Intacct accepts in one request ({detail})"
+        self.result.counts["failed"] += 1
+        self.result.add_error(RowError(row_key=p.row_key, field=None, message=message, stage="failed"))
+        return Outcome(
+            row_key=p.row_key,
+            row_hash=p.row_hash,
+            action=p.action,
+            status=st.FAILED,
+            version=p.version,
+            controlid=p.function.controlid,
+            recordno=p.ref.recordno if p.ref else None,
+            intacct_id=p.ref.id if p.ref else None,
+            message=message,
+            line_counts=p.previous_line_counts,
+        )
 
     def _outcome(self, p: PlannedFunction, result: FunctionResult | None) -> tuple[Outcome, bool]:
         """The outcome of one sent function; the flag says an upsert create hit a duplicate."""
@@ -680,13 +760,20 @@ class ModelSync:
         return replace(base, status=st.FAILED, errorno=errorno, message=message), False
 
     def _already_applied(self, p: PlannedFunction, base: Outcome) -> Outcome:
-        """Intacct says this controlid already ran: the write happened in an earlier, unanswered attempt."""
+        """Intacct says this controlid already ran: the write happened in an earlier, unanswered attempt.
+
+        A create's RECORDNO is then read back by the natural ID its payload carries (CUSTOMERID,
+        CONTACTNAME, the invoice or adjustment number, the transaction's DOCID, a journal entry's
+        REFERENCENO); without one, the row is recorded as applied with its RECORDNO unknown.
+        """
         self.result.counts[_ACTION_COUNTER[p.action]] += 1
-        if p.action == CREATE and not base.recordno and self.obj.id_field and p.match_value is not None:
-            field = self.spec.match.field if self.spec.match else self.obj.id_field
-            ref = self._query_refs(field, [_match_key(p.match_value)]).get(_match_key(p.match_value))
-            if ref is not None:
-                base = replace(base, recordno=ref.recordno, intacct_id=ref.id)
+        if p.action == CREATE and not base.recordno:
+            found = natural_key(self.obj.name, p.function.body)
+            if found is not None:
+                field, value = found
+                ref = self._query_refs(field, [value]).get(value)
+                if ref is not None:
+                    base = replace(base, recordno=ref.recordno, intacct_id=ref.id or base.intacct_id)
         return replace(
             base,
             status=_WRITTEN_STATUS.get(p.action, st.OK),
@@ -774,6 +861,39 @@ class ModelSync:
 
 
 _PAYLOAD_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+
+# Where a create's payload names the record (query field, path in the function body), to read it back.
+_NATURAL_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
+    "customer": (("CUSTOMERID", "CUSTOMER/CUSTOMERID"),),
+    "contact": (("CONTACTNAME", "CONTACT/CONTACTNAME"),),
+    "invoice": (("RECORDID", "invoiceno"),),
+    "ar_adjustment": (("RECORDID", "adjustmentno"),),
+    "journal_entry": (("REFERENCENO", "GLBATCH/REFERENCENO"),),
+    "ar_payment": (),
+}
+
+
+def natural_key(object_name: str, body: etree._Element) -> tuple[str, str] | None:
+    """(query field, value) naming the record a create function writes, when its payload has one."""
+    if object_name == "transaction":
+        definition, number = body.findtext("transactiontype"), body.findtext("documentno")
+        return ("DOCID", f"{definition}-{number}") if definition and number else None
+    for field, path in _NATURAL_KEYS.get(object_name, ()):
+        value = body.findtext(path)
+        if value:
+            return field, value
+    return None
+
+
+def _line_counts_of(obj: Any, body: etree._Element) -> str | None:
+    """How many lines each line array of a create/update payload carries (JSON), for later updates."""
+    counts: dict[str, int] = {}
+    for key in obj.lines:
+        element = body.find(f".//{key}")
+        if element is not None:
+            counts[key] = sum(1 for child in element if isinstance(child.tag, str))
+    return json.dumps(counts, sort_keys=True) if counts else None
 
 
 def _action_of(body: etree._Element) -> str:

@@ -20,6 +20,7 @@ COUNTERS = (
     "failed",
     "pending",
     "dropped",
+    "resent",
 )
 MAX_ROW_ERRORS = 200
 RUN_RESULTS_FILE = "intacct_run_results.json"

@@ -432,6 +432,16 @@ class StateStore:
         self.warehouse.execute(f"drop table if exists {table.name}")
 
     # -- intents and outcomes ---------------------------------------------------------------------------
+    def pending_rows(self, model_id: str, limit: int) -> list[dict[str, Any]]:
+        """State rows whose last intent has no recorded outcome (the run that sent it stopped)."""
+        w = self.warehouse
+        return w.read_page(
+            "select row_key, row_hash, recordno, intacct_id, version, controlid, line_counts "
+            f"from {self.state} where model_id = {w.literal(model_id)} and status = 'pending' "
+            f"order by row_key limit {int(limit)}",
+            limit,
+        )
+
     def pending_payloads(self, model_id: str, controlids: Sequence[str]) -> dict[str, str]:
         """The function XML recorded with each still-open intent, by controlid."""
         if not controlids:

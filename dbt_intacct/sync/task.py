@@ -15,7 +15,7 @@ from dbt_intacct.config import DEFAULT_RETENTION_DAYS, Connection, IntacctConfig
 from dbt_intacct.dbt.manifest import intacct_models, load_manifest, manifest_path
 from dbt_intacct.dbt.selection import Selection, selected_unique_ids
 from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
-from dbt_intacct.errors import ConfigError, TerminalIntacctError
+from dbt_intacct.errors import ConfigError, IntacctError
 from dbt_intacct.observe.alerts import AlertRule, decide, parse_alerts, send_all, settle
 from dbt_intacct.observe.history import find_run, load_detail, month_spend
 from dbt_intacct.sync.engine import ModelSync, PreparedModel, Progress, prepare
@@ -144,11 +144,14 @@ class SyncTask:
             )
             try:
                 result.models.append(sync.run())
-            except TerminalIntacctError as exc:
+            except IntacctError as exc:
                 result.models.append(sync.result)
-                sync.result.status = "error"
-                sync.result.message = str(exc)
-                result.message = f"stopped: {exc}"
+                pending = sync.result.counts["pending"]
+                result.message = f"stopped: {exc}" + (
+                    f"; {pending} function(s) without an answer are resolved by the next run"
+                    if pending
+                    else ""
+                )
             self.progress.model_finished(sync.result)
             if result.message:
                 break
