@@ -29,7 +29,7 @@ from dbt_intacct.emulator.server import EmulatorServer
 
 
 def _fault_option(values: tuple[str, ...]) -> dict[str, Any]:
-    """``KIND=0.1`` (probability), ``KIND=next:3``, or ``KIND=0.1,next:3``."""
+    """``KIND=0.1`` (probability), ``KIND=next:3``, ``KIND=skip:2,next:1``, or ``KIND=0.1,next:3``."""
     faults: dict[str, Any] = {}
     for item in values:
         kind, _, spec = item.partition("=")
@@ -40,13 +40,15 @@ def _fault_option(values: tuple[str, ...]) -> dict[str, Any]:
             name, _, value = part.partition(":")
             try:
                 if value:
-                    if name != "next":
+                    if name not in ("next", "skip"):
                         raise ValueError(name)
-                    rule["next"] = int(value)
+                    rule[name] = int(value)
                 else:
                     rule["probability"] = float(name)
             except ValueError:
-                raise click.BadParameter(f"'{item}': use a probability like 0.1 and/or next:K") from None
+                raise click.BadParameter(
+                    f"'{item}': use a probability like 0.1 and/or next:K, skip:S"
+                ) from None
         faults[kind] = rule
     return faults
 
@@ -107,7 +109,7 @@ def _fault_option(values: tuple[str, ...]) -> dict[str, Any]:
     "fault_specs",
     multiple=True,
     metavar="KIND=SPEC",
-    help="Inject a fault: SPEC is a probability (0.1), next:K, or both (0.1,next:3). "
+    help="Inject a fault: SPEC is a probability (0.1), next:K (after skip:S), or both (0.1,next:3). "
     f"KIND: {', '.join(KINDS)}.",
 )
 @click.option(

@@ -30,10 +30,12 @@ class FaultSettingsError(ValueError):
 
 @dataclass
 class FaultRule:
-    """When one fault fires: for the next ``next`` requests, then with ``probability`` per request."""
+    """When one fault fires: after letting ``skip`` requests through, for the next ``next`` requests,
+    then with ``probability`` per request."""
 
     probability: float = 0.0
     next: int = 0
+    skip: int = 0
 
 
 class FaultPlan:
@@ -86,7 +88,7 @@ class FaultPlan:
                 "seed": self._seed,
                 **{key: _number(value) for key, value in self._settings.items()},
                 **{
-                    kind: {"probability": rule.probability, "next": rule.next}
+                    kind: {"probability": rule.probability, "next": rule.next, "skip": rule.skip}
                     for kind, rule in self._rules.items()
                 },
                 "injected": dict(self.injected),
@@ -109,6 +111,9 @@ class FaultPlan:
         with self._lock:
             rule = self._rules[kind]
             fired = False
+            if rule.skip > 0:
+                rule.skip -= 1
+                return False
             if rule.next > 0:
                 rule.next -= 1
                 fired = True
@@ -136,10 +141,10 @@ def _rule(kind: str, value: Any, current: FaultRule) -> FaultRule:
         value = {"probability": value}
     if not isinstance(value, Mapping):
         raise FaultSettingsError(f'{kind} must be an object like {{"probability": 0.1, "next": 2}}')
-    unknown = set(value) - {"probability", "next"}
+    unknown = set(value) - {"probability", "next", "skip"}
     if unknown:
         raise FaultSettingsError(
-            f"{kind}: unknown key(s) {', '.join(sorted(unknown))}; use probability and next"
+            f"{kind}: unknown key(s) {', '.join(sorted(unknown))}; use probability, next and skip"
         )
     probability = value.get("probability", current.probability)
     upcoming = value.get("next", current.next)
@@ -147,7 +152,10 @@ def _rule(kind: str, value: Any, current: FaultRule) -> FaultRule:
         raise FaultSettingsError(f"{kind}.probability must be a number from 0 to 1")
     if isinstance(upcoming, bool) or not isinstance(upcoming, int) or upcoming < 0:
         raise FaultSettingsError(f"{kind}.next must be a whole number of 0 or more")
-    return FaultRule(float(probability), upcoming)
+    skip = value.get("skip", current.skip)
+    if isinstance(skip, bool) or not isinstance(skip, int) or skip < 0:
+        raise FaultSettingsError(f"{kind}.skip must be a whole number of 0 or more")
+    return FaultRule(float(probability), upcoming, skip)
 
 
 def _number(value: float) -> float | int:

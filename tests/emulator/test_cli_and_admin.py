@@ -94,7 +94,7 @@ def test_credentials_faults_and_limits_from_flags(tmp_path: Path) -> None:
         faults = emulator.admin.faults()
         assert (faults["latency_ms"], faults["jitter_ms"], faults["seed"]) == (50, 5, 3)
         assert (faults["concurrency_limit"], faults["retry_after_seconds"]) == (4, 9)
-        assert faults["http_502"] == {"probability": 0.0, "next": 0}
+        assert faults["http_502"] == {"probability": 0.0, "next": 0, "skip": 0}
 
 
 def _seconds(start: str, end: str) -> float:

@@ -64,6 +64,12 @@ def test_server_errors_apply_nothing(gw: GatewayClient, admin: EmulatorAdmin, ki
     assert admin.stats()["faults_injected"][kind] == 2
 
 
+def test_skip_aims_a_fault_at_a_later_request(gw: GatewayClient, admin: EmulatorAdmin) -> None:
+    admin.set_faults(http_503={"skip": 2, "next": 1})
+    assert [create_customer(gw, f"K{n}").status_code for n in range(4)] == [200, 200, 503, 200]
+    assert admin.faults()["http_503"] == {"probability": 0.0, "next": 0, "skip": 0}
+
+
 def test_probability_with_seed_repeats_the_same_pattern(gw: GatewayClient, admin: EmulatorAdmin) -> None:
     def pattern() -> list[int]:
         admin.set_faults(http_503={"probability": 0.5}, seed=7)
@@ -171,6 +177,6 @@ def test_admin_api_refuses_bad_fault_settings(admin: EmulatorAdmin) -> None:
         with pytest.raises(EmulatorAdminError, match="400"):
             admin.set_faults(bad)
     described = admin.set_faults(http_502=0.25, seed=3)
-    assert described["http_502"] == {"probability": 0.25, "next": 0}
+    assert described["http_502"] == {"probability": 0.25, "next": 0, "skip": 0}
     assert described["seed"] == 3
-    assert admin.clear_faults()["http_502"] == {"probability": 0.0, "next": 0}
+    assert admin.clear_faults()["http_502"] == {"probability": 0.0, "next": 0, "skip": 0}

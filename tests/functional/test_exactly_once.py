@@ -1,0 +1,81 @@
+"""Lost answers, timeouts after commit and resends: every row lands in Intacct exactly once."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from dbt_intacct.emulator.admin import EmulatorAdmin
+from tests.functional.test_sync_customers import setup_customers
+from tests.functional.test_sync_money_objects import JOURNAL_LINES, setup_journal
+from tests.support.project import DbtProject
+
+
+@pytest.mark.parametrize("fault", ["drop_after_commit", "http_524_after_commit"])
+def test_a_lost_answer_is_resolved_by_the_next_run_without_a_second_write(
+    project: DbtProject, emulator: EmulatorAdmin, fault: str
+) -> None:
+    setup_customers(project)
+    project.write_intacct_yml(max_retries=0)  # give up at once, as a process that died mid-request would
+    # Request 1 is the login, 2 the upsert's lookup, 3 the batch of creates: it is applied, its answer lost.
+    emulator.set_faults({fault: {"skip": 2, "next": 1}})
+    run = project.sync()
+    assert run.exit_code == 1, run.output
+    assert run.counts("intacct_customers")["pending"] == 3
+    assert {v["status"] for v in project.state("intacct_customers").values()} == {"pending"}
+    assert len(emulator.records("CUSTOMER")) == 3, "the request was applied; only its answer was lost"
+    project.write_intacct_yml()
+    emulator.clear_faults()
+    again = project.sync()
+    assert again.exit_code == 0, again.output
+    records = emulator.records("CUSTOMER")
+    assert Counter(r["CUSTOMERID"] for r in records) == {"C1": 1, "C2": 1, "C3": 1}
+    state = project.state("intacct_customers")
+    by_id = {r["CUSTOMERID"]: str(r["RECORDNO"]) for r in records}
+    assert {k: (v["status"], v["recordno"]) for k, v in state.items()} == {k: ("ok", by_id[k]) for k in by_id}
+
+
+def test_an_intent_left_open_is_resent_with_the_same_controlid(
+    project: DbtProject, emulator: EmulatorAdmin
+) -> None:
+    setup_journal(project)
+    project.write_intacct_yml(max_retries=0)
+    emulator.set_faults({"drop_after_commit": {"skip": 1, "next": 1}})  # the first write's answer is lost
+    first = project.sync()
+    assert first.exit_code == 1, first.output
+    state = project.state("intacct_journal_entries")
+    assert {v["status"] for v in state.values()} == {"pending"}
+    assert len(emulator.records("GLBATCH")) == 2, "applied, answer lost"
+    project.write_intacct_yml()
+    emulator.clear_faults()
+    second = project.sync()
+    assert second.exit_code == 0, second.output
+    titles = Counter(b["BATCH_TITLE"] for b in emulator.records("GLBATCH"))
+    assert titles == {"Payroll accrual": 1, "Hosting accrual": 1}, "no journal entry posted twice"
+    assert {v["status"] for v in project.state("intacct_journal_entries").values()} == {"ok"}
+    # And the next run has nothing to do.
+    third = project.sync()
+    assert third.counts("intacct_journal_entries")["unchanged"] == 2
+    assert Counter(b["BATCH_TITLE"] for b in emulator.records("GLBATCH")) == titles
+
+
+def test_a_pending_row_that_left_the_model_is_still_resolved(
+    project: DbtProject, emulator: EmulatorAdmin
+) -> None:
+    setup_journal(project)
+    project.write_intacct_yml(max_retries=0)
+    emulator.set_faults({"drop_after_commit": {"skip": 1, "next": 1}})
+    assert project.sync().exit_code == 1
+    # JE-2 leaves the model before the next run; its open intent must still be settled.
+    project.seed("je_lines", "\n".join(JOURNAL_LINES.splitlines()[:3]) + "\n")
+    project.build()
+    project.write_intacct_yml()
+    emulator.clear_faults()
+    assert project.sync().exit_code == 0
+    state = project.state("intacct_journal_entries")
+    assert state["JE-2"]["status"] == "ok"
+    assert Counter(b["BATCH_TITLE"] for b in emulator.records("GLBATCH")) == {
+        "Payroll accrual": 1,
+        "Hosting accrual": 1,
+    }
