@@ -118,6 +118,14 @@ def _run_sync(kwargs: dict[str, Any], dry_run: bool) -> int:
     if dry_run:
         print_samples(console, result, kwargs.get("samples", 1))
         console.print("\nPlan only: nothing was sent to Intacct.", highlight=False)
+    if result.faults:
+        met = ", ".join(f"{kind} x{n}" for kind, n in sorted(result.faults.items()))
+        survived = sum(result.faults_survived.values())
+        console.print(
+            f"Faults met: {met}; {survived} survived with {result.retries} retr"
+            f"{'y' if result.retries == 1 else 'ies'}.",
+            highlight=False,
+        )
     for line in result.alerts:
         console.print(line, highlight=False, markup=False)
     if result.message:

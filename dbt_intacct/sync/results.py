@@ -82,6 +82,9 @@ class RunResult:
     message: str | None = None  # a run-wide error (terminal Intacct failure, ...)
     budget: Budget | None = None
     alerts: list[str] = field(default_factory=list)  # what each alert channel did
+    faults: dict[str, int] = field(default_factory=dict)  # faults met, by kind (http_503, rate_limited, ...)
+    faults_survived: dict[str, int] = field(default_factory=dict)  # those the same request then got past
+    retries: int = 0
 
     @property
     def api_transactions(self) -> int:
@@ -122,6 +125,7 @@ class RunResult:
             if self.budget is None
             else {"monthly": self.budget.monthly, "spent_this_month": self.budget.spent_this_month},
             "alerts": self.alerts,
+            "faults": {"met": self.faults, "survived": self.faults_survived, "retries": self.retries},
             "results": [
                 {
                     "unique_id": m.unique_id,

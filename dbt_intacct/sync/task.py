@@ -95,6 +95,12 @@ class SyncTask:
                 self._run_models(store, config, prepared, result, clients, calls)
             finally:
                 for client in clients.values():
+                    stats = client.stats
+                    result.retries += stats.retries
+                    for kind, count in stats.faults.items():
+                        result.faults[kind] = result.faults.get(kind, 0) + count
+                    for kind, count in stats.faults_survived.items():
+                        result.faults_survived[kind] = result.faults_survived.get(kind, 0) + count
                     client.close()
                 result.finished_at = datetime.now(UTC)
                 if not opts.dry_run:

@@ -79,3 +79,18 @@ def test_a_pending_row_that_left_the_model_is_still_resolved(
         "Payroll accrual": 1,
         "Hosting accrual": 1,
     }
+
+
+def test_transient_faults_are_survived_and_reported(project: DbtProject, emulator: EmulatorAdmin) -> None:
+    setup_customers(project)
+    project.write_intacct_yml(max_retries=4)
+    emulator.set_faults(
+        {"http_503": {"skip": 1, "next": 1}, "http_429": {"skip": 2, "next": 1}, "retry_after_seconds": 0}
+    )
+    run = project.sync()
+    assert run.exit_code == 0, run.output
+    faults = run.results["faults"]
+    assert faults["met"] == {"http_503": 1, "rate_limited": 1}
+    assert sum(faults["survived"].values()) == 2 and faults["retries"] == 2
+    assert "Faults met: http_503 x1, rate_limited x1; 2 survived with 2 retries." in run.output
+    assert len(emulator.records("CUSTOMER")) == 3
