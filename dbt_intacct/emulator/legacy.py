@@ -7,7 +7,7 @@ query afterwards sees what a real company would show.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -52,6 +52,30 @@ AR_DIMENSIONS = (
     "warehouseid",
 )
 SO_STATES = ("Draft", "Pending", "Closed")
+
+
+def _clear_emptied(
+    record: Record, data: Mapping[str, Any], fields: Mapping[str, str], custom: Sequence[str]
+) -> None:
+    """An element sent empty on a legacy update clears its field, as on generic updates (UNVERIFIED
+    for legacy functions; the documented rule for generic ones). An element left out changes nothing."""
+    for field, element in fields.items():
+        if data.get(element) == "":
+            record.pop(field, None)
+    for field in custom:
+        record.pop(field, None)
+
+
+def _emptied_custom_fields(data: Mapping[str, Any]) -> list[str]:
+    """Custom fields sent with an empty value."""
+    group = data.get("customfields")
+    if not isinstance(group, dict):
+        return []
+    return [
+        _text(entry, "customfieldname").strip().upper()
+        for entry in group.get("customfield", [])
+        if not _text(entry, "customfieldvalue")
+    ]
 
 
 def _text(data: Mapping[str, Any], name: str) -> str:
@@ -347,6 +371,12 @@ def update_invoice(ctx: FunctionContext, element: etree._Element) -> Outcome:
     if action:
         changes["STATE"] = "Draft" if action == "Draft" else "Posted"
     updated: Record = {**existing, **{name: value for name, value in changes.items() if value}}
+    _clear_emptied(
+        updated,
+        data,
+        {"DOCNUMBER": "ponumber", "DESCRIPTION": "description", "SUPDOCID": "supdocid"},
+        _emptied_custom_fields(data),
+    )
     created = parse_us_date(str(updated.get("WHENCREATED", "")))
     if term and not changes["WHENDUE"] and created is not None:
         updated["WHENDUE"] = _due_date(rules, created, term)
@@ -620,6 +650,19 @@ def update_sotransaction(ctx: FunctionContext, element: etree._Element) -> Outco
     if term:
         changes["TERM"] = {"NAME": term}
     updated: Record = {**existing, **{name: value for name, value in changes.items() if value}}
+    _clear_emptied(
+        updated,
+        data,
+        {
+            "PONUMBER": "referenceno",
+            "MESSAGE": "message",
+            "SHIPVIA": "shippingmethod",
+            "SUPDOCID": "supdocid",
+            "VSOEPRICELIST": "vsoepricelist",
+            "PROJECTID": "projectid",
+        },
+        _emptied_custom_fields(data),
+    )
     updates = _tagged_items(data, "updatesotransitems", ("updatesotransitem", "sotransitem"), element)
     lines = _apply_line_updates(
         rules,

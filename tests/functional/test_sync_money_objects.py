@@ -266,7 +266,10 @@ def test_invoice_clear_empties_what_can_be_cleared(project: DbtProject, emulator
     assert run.exit_code == 0, run.output
     assert run.counts("intacct_invoices")["cleared"] == 1
     assert project.state("intacct_invoices")["INV-2"]["status"] == "cleared"
-    assert len(invoices_by_number(emulator)) == 2
+    invoices = invoices_by_number(emulator)
+    assert len(invoices) == 2
+    assert "DESCRIPTION" not in invoices["INV-2"] and "SALES_CHANNEL" not in invoices["INV-2"]
+    assert invoices["INV-1"]["DESCRIPTION"] == "October subscription"
 
 
 def test_bad_invoice_rows_name_model_key_and_field(project: DbtProject, emulator: EmulatorAdmin) -> None:
@@ -438,6 +441,9 @@ def test_transaction_clear(project: DbtProject, emulator: EmulatorAdmin) -> None
     assert run.counts("intacct_orders")["cleared"] == 1
     assert project.state("intacct_orders")["SO-2"]["status"] == "cleared"
     assert emulator.api_transactions() == before + 1, "one update_sotransaction emptying SO-2's fields"
+    cleared = orders_by_docid(emulator)["Sales Order-SO-2"]
+    assert "PONUMBER" not in cleared and "SALES_CHANNEL" not in cleared
+    assert orders_by_docid(emulator)["Sales Order-SO-1"]["PONUMBER"] == "PO-19"
 
 
 # -- AR adjustments and payments ------------------------------------------------------------------------
