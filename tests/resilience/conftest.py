@@ -1,0 +1,14 @@
+"""Fixtures of the resilience tests: the seed of every random choice, printed so a run can be repeated."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.resilience.dataset import SEED_VARIABLE, test_seed
+
+
+@pytest.fixture(scope="session")
+def seed() -> int:
+    value = test_seed()
+    print(f"\nresilience seed {value} (set {SEED_VARIABLE} to vary it)")
+    return value
