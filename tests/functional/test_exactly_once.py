@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +95,49 @@ def test_transient_faults_are_survived_and_reported(project: DbtProject, emulato
     assert sum(faults["survived"].values()) == 2 and faults["retries"] == 2
     assert "Faults met: http_503 x1, rate_limited x1; 2 survived with 2 retries." in run.output
     assert len(emulator.records("CUSTOMER")) == 3
+
+
+def test_a_request_refused_for_its_size_is_split(tmp_path: Path, warehouse: str) -> None:
+    from dbt_intacct.emulator.config import EmulatorConfig
+    from dbt_intacct.emulator.server import EmulatorServer
+
+    rows = "".join(f"C{n:03},Customer {n} {'x' * 60},c{n}@example.com,Paris,smb\n" for n in range(40))
+    # 40 customers of ~400 bytes each: one request of 40 is refused (HTTP 413), halves of 10 pass.
+    with EmulatorServer(EmulatorConfig(port=0, max_body_bytes=6_000)) as server:
+        project = DbtProject(tmp_path / "proj", warehouse, server.url)
+        try:
+            setup_customers(project, mode="insert", csv="code,name,email,city,segment\n" + rows)
+            project.write_intacct_yml(batch_size=40)
+            run = project.sync()
+            assert run.exit_code == 0, run.output
+            assert run.counts("intacct_customers")["created"] == 40
+            assert len(server.admin.records("CUSTOMER")) == 40
+        finally:
+            project.drop_postgres_schemas()
+
+
+def test_a_row_too_large_for_any_request_fails_alone(tmp_path: Path, warehouse: str) -> None:
+    from dbt_intacct.emulator.config import EmulatorConfig
+    from dbt_intacct.emulator.server import EmulatorServer
+
+    rows = "C1,Small,a@example.com,Paris,smb\nC2,Big,b@example.com,Paris," + "y" * 8_000 + "\n"
+    with EmulatorServer(EmulatorConfig(port=0, max_body_bytes=6_000)) as server:
+        project = DbtProject(tmp_path / "proj", warehouse, server.url)
+        try:
+            setup_customers(project, mode="insert", csv="code,name,email,city,segment\n" + rows)
+            # RESALENO has no known length limit, so the 8,000 characters reach the request.
+            text = project.root.joinpath("models", "schema.yml").read_text()
+            text = text.replace('COMMENTS: {template: "segment [[ row.segment ]]"}', "RESALENO: segment")
+            assert "RESALENO" in text
+            project.schema_yml(text)
+            project.dbt("parse")
+            run = project.sync()
+            counts = run.counts("intacct_customers")
+            assert (counts["created"], counts["failed"]) == (1, 1), run.output
+            (error,) = run.model("intacct_customers")["errors"]
+            assert (
+                error["row_key"] == "C2" and "larger than Intacct accepts in one request" in error["message"]
+            )
+            assert [r["CUSTOMERID"] for r in server.admin.records("CUSTOMER")] == ["C1"]
+        finally:
+            project.drop_postgres_schemas()

@@ -1,0 +1,135 @@
+"""intacct.yml and the INTACCT_* variables: rendering, lookup order, validation, and secrets kept secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dbt_intacct.config import load_config
+from dbt_intacct.errors import ConfigError
+
+GOOD = """\
+default:
+  sender_id: "{{ env_var('T_SENDER') }}"
+  sender_password: "{{ env_var('T_SENDER_PASSWORD') }}"
+  company_id: ACME
+  user_id: ws_user
+  user_password: "{{ env_var('T_USER_PASSWORD', 'fallback-secret') }}"
+  batch_size: "{{ env_var('T_BATCH', '25') }}"
+eu:
+  sender_id: s
+  sender_password: "123456"
+  company_id: ACME-EU
+  user_id: u
+  user_password: p
+  entity_id: ""
+  endpoint: https://api.intacct.com/ia/xml/xmlgw.phtml
+state_schema: finance_intacct
+retention_days: 7
+alerts: []
+"""
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in (
+        "INTACCT_SENDER_ID",
+        "INTACCT_SENDER_PASSWORD",
+        "INTACCT_COMPANY_ID",
+        "INTACCT_USER_ID",
+        "INTACCT_USER_PASSWORD",
+        "INTACCT_ENDPOINT",
+        "INTACCT_ENTITY_ID",
+        "DBT_PROFILES_DIR",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", "/nonexistent-home")
+    return monkeypatch
+
+
+def test_intacct_yml_is_rendered_with_env_var(tmp_path: Path, env: pytest.MonkeyPatch) -> None:
+    env.setenv("T_SENDER", "acme_sender")
+    env.setenv("T_SENDER_PASSWORD", "s3nder-secret")
+    (tmp_path / "intacct.yml").write_text(GOOD)
+    config = load_config(tmp_path, tmp_path / "project")
+    default = config.connection("default")
+    assert default.sender_id == "acme_sender"
+    assert default.sender_password.get_secret_value() == "s3nder-secret"
+    assert default.user_password.get_secret_value() == "fallback-secret"
+    assert default.batch_size == 25 and default.concurrency == 1
+    assert "s3nder-secret" not in repr(default) and "s3nder-secret" not in str(default)
+    eu = config.connection("eu")
+    assert eu.sender_password.get_secret_value() == "123456"  # digits stay a string
+    assert eu.entity_id is None
+    assert config.state_schema == "finance_intacct" and config.retention_days == 7
+    with pytest.raises(ConfigError, match=r"connection 'us' is not defined .* \(defined: default, eu\)"):
+        config.connection("us")
+
+
+def test_lookup_order_profiles_dir_then_project(tmp_path: Path, env: pytest.MonkeyPatch) -> None:
+    env.setenv("T_SENDER", "a")
+    env.setenv("T_SENDER_PASSWORD", "b")
+    profiles, project = tmp_path / "profiles", tmp_path / "project"
+    profiles.mkdir()
+    project.mkdir()
+    (project / "intacct.yml").write_text(GOOD.replace("ACME-EU", "FROM-PROJECT"))
+    assert load_config(profiles, project).connection("eu").company_id == "FROM-PROJECT"
+    (profiles / "intacct.yml").write_text(GOOD.replace("ACME-EU", "FROM-PROFILES"))
+    assert load_config(profiles, project).connection("eu").company_id == "FROM-PROFILES"
+
+
+def test_a_missing_environment_variable_is_named(tmp_path: Path, env: pytest.MonkeyPatch) -> None:
+    (tmp_path / "intacct.yml").write_text(GOOD)
+    with pytest.raises(ConfigError, match="environment variable T_SENDER is not set"):
+        load_config(tmp_path, tmp_path)
+
+
+def test_without_a_file_the_intacct_variables_are_used(tmp_path: Path, env: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match="INTACCT_SENDER_ID, INTACCT_SENDER_PASSWORD"):
+        load_config(tmp_path, tmp_path)
+    for name, value in {
+        "INTACCT_SENDER_ID": "sid",
+        "INTACCT_SENDER_PASSWORD": "spw",
+        "INTACCT_COMPANY_ID": "co",
+        "INTACCT_USER_ID": "uid",
+        "INTACCT_USER_PASSWORD": "upw",
+        "INTACCT_ENDPOINT": "http://127.0.0.1:9/ia/xml/xmlgw.phtml",
+    }.items():
+        env.setenv(name, value)
+    config = load_config(tmp_path, tmp_path)
+    assert config.source == "environment"
+    connection = config.connection("default")
+    assert (connection.company_id, connection.endpoint) == ("co", "http://127.0.0.1:9/ia/xml/xmlgw.phtml")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("batch_size: \"{{ env_var('T_BATCH', '25') }}\"", "batch_size: 0"), "batch_size"),
+        (
+            ("company_id: ACME\n", "company_id: ACME\n  colour: blue\n"),
+            "colour: Extra inputs are not permitted",
+        ),
+        (
+            (
+                "endpoint: https://api.intacct.com/ia/xml/xmlgw.phtml",
+                "endpoint: http://intacct.example.com/x",
+            ),
+            "must be an https:// URL",
+        ),
+        (("retention_days: 7", "retention_days: soon"), "retention_days must be a whole number"),
+    ],
+)
+def test_invalid_settings_are_named_without_echoing_secrets(
+    tmp_path: Path, env: pytest.MonkeyPatch, change: tuple[str, str], message: str
+) -> None:
+    env.setenv("T_SENDER", "a")
+    env.setenv("T_SENDER_PASSWORD", "very-secret-sender-pw")
+    text = GOOD.replace(*change)
+    assert text != GOOD
+    (tmp_path / "intacct.yml").write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path, tmp_path)
+    assert message in str(caught.value)
+    assert "very-secret-sender-pw" not in str(caught.value) and "fallback-secret" not in str(caught.value)
