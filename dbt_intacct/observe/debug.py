@@ -45,6 +45,8 @@ def run_debug(args: DbtArgs, state_schema: str | None, target_path: str, console
         config = holder["config"]
         for name, connection in sorted(config.connections.items()):
             check(f"login '{name}' ({connection.endpoint})", partial(_login, connection))
+        if config.alerts:
+            check("alerts", partial(_alerts, config))
 
     console.print("Warehouse:")
     warehouse = Warehouse(args)
@@ -95,6 +97,13 @@ def _login(connection: Connection) -> str:
         client.close()
     entity = f", entity {connection.entity_id}" if connection.entity_id else ""
     return f"company {connection.company_id}, user {connection.user_id}{entity}"
+
+
+def _alerts(config: IntacctConfig) -> str:
+    from dbt_intacct.observe.alerts import parse_alerts
+
+    rules = parse_alerts(config.alerts)
+    return ", ".join(f"{rule.name} ({rule.kind})" for rule in rules)
 
 
 def _warehouse(warehouse: Warehouse) -> str:

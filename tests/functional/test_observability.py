@@ -171,6 +171,9 @@ def test_alerts_fire_once_per_change_of_state(
     intacct_yml["alerts"] = [{"name": "finance-hook", "kind": "webhook", "url": receiver.url}]
     (project.root / "intacct.yml").write_text(json.dumps(intacct_yml))
 
+    debug = project.cli("debug")
+    assert "alerts: OK finance-hook (webhook)" in " ".join(debug.output.split()), debug.output
+
     first = project.sync()
     assert first.exit_code == 1
     assert len(receiver.bodies) == 1
