@@ -21,7 +21,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # The sync's progress lines (dbt_intacct/observe/console.py): a model starts, a batch is acknowledged
 # (only on a terminal, which TTY_COMPATIBLE=1 makes rich assume), a model ends.
 START_LINE = re.compile(r"^\d\d:\d\d:\d\d\s+(?:\d+ of \d+ )?START (\S+)")
-PROGRESS_LINE = re.compile(r"^\d\d:\d\d:\d\d\s+(\S+): sent (\d+)/(\d+), acknowledged (\d+), failed (\d+)")
+PROGRESS_LINE = re.compile(r"^\d\d:\d\d:\d\d\s+(\S+): sent (\d+)(?:/| of )(\d+), acknowledged (\d+)")
 FINISHED_LINE = re.compile(r"^\d\d:\d\d:\d\d\s+(OK|WARN|ERROR)\s+(\S+):")
 
 

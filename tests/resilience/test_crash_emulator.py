@@ -22,7 +22,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("r
 SETTINGS = CrashSettings()
 
 
-@pytest.fixture(scope="module")
+# Session scope: computed once per worker even when xdist runs other modules between these tests (a
+# module-scoped fixture would be torn down and run again).
+@pytest.fixture(scope="session")
 def emulator_killed(tmp_path_factory: pytest.TempPathFactory, seed: int) -> Iterator[CrashReport]:
     """The emulator (a child process keeping its records in a data directory) SIGKILLed 20+ times under
     a running sync on Postgres, restarted on the same port and data after a random outage."""
