@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 _SESSION_ID = re.compile(rb"<sessionid>([^<]+)</sessionid>")
+_CONTROL_ID = re.compile(rb"<control>.*?<controlid>([^<]*)</controlid>", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Exchange:
     received_at: float  # time.monotonic()
     writes: bool  # sent with uniqueid=true: creates, updates, deletes
     objects: frozenset[str]  # the generic objects the request writes (CUSTOMER, GLBATCH, ...)
+    request_id: str  # the control block's controlid: the same for every resend of one request
     delivered_at: float | None = None
     status: int | None = None
     tampered: str | None = None
@@ -135,13 +137,15 @@ class WireTap:
     def _forward(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length)
+        found = _WRITE_OBJECTS.findall(body)
+        control = _CONTROL_ID.search(body)
         with self._lock:
-            found = _WRITE_OBJECTS.findall(body)
             exchange = Exchange(
                 number=len(self._exchanges) + 1,
                 received_at=time.monotonic(),
                 writes=b"<uniqueid>true</uniqueid>" in body,
                 objects=frozenset(name.decode() for pair in found for name in pair if name),
+                request_id=control.group(1).decode("utf-8", "replace") if control else "?",
             )
             self._exchanges.append(exchange)
             self._lock.notify_all()
@@ -150,7 +154,14 @@ class WireTap:
             self._note(replace(exchange, delivered_at=time.monotonic(), tampered=spoil.name))
             handler.close_connection = True
             return
-        status, headers, answer = self._upstream(handler, body)
+        upstream = self._upstream(handler, body)
+        if upstream is None:
+            # The emulator closed the connection without an answer (its drop_after_commit fault, or it
+            # died mid-request): the client sees the same.
+            self._note(replace(exchange, delivered_at=time.monotonic(), tampered="dropped upstream"))
+            handler.close_connection = True
+            return
+        status, headers, answer = upstream
         for session_id in _SESSION_ID.findall(answer):
             with self._lock:
                 self.session_ids.add(session_id.decode("utf-8", "replace"))
@@ -184,7 +195,10 @@ class WireTap:
             )
         )
 
-    def _upstream(self, handler: BaseHTTPRequestHandler, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def _upstream(
+        self, handler: BaseHTTPRequestHandler, body: bytes
+    ) -> tuple[int, dict[str, str], bytes] | None:
+        """The emulator's answer; None when it closed the connection without one."""
         connection = http.client.HTTPConnection(self._upstream_host, self._upstream_port, timeout=600)
         try:
             # The client's Host header goes through: the emulator names the session endpoint after it, and
@@ -197,8 +211,10 @@ class WireTap:
             connection.endheaders(body)
             response = connection.getresponse()
             return response.status, dict(response.getheaders()), response.read()
-        except OSError:
+        except ConnectionRefusedError:
             # The emulator is down: answer as a gateway in front of it would.
             return 502, {"Content-Type": "text/html"}, b"<html><title>502 Bad Gateway</title></html>"
+        except (http.client.HTTPException, OSError):
+            return None
         finally:
             connection.close()
