@@ -154,6 +154,13 @@ def generic_datetime(moment: datetime) -> str:
 
 
 def _text(spec: FieldSpec, value: Any) -> str:
+    if value.__class__ is str:
+        # The common case, inline: most mapped fields are text columns.
+        if _NOT_XML.search(value) is not None:
+            check_xml_text(value)
+        if spec.max_length is not None and len(value) > spec.max_length:
+            raise InvalidValue(f"{len(value)} characters, the limit is {spec.max_length}")
+        return value  # type: ignore[no-any-return]
     if isinstance(value, str):
         text = value
     elif isinstance(value, bool):

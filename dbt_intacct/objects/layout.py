@@ -101,10 +101,12 @@ class Leaf:
     # Derived once: the hot loop reads them for every field of every row.
     path: str = dataclass_field(init=False, compare=False, repr=False)
     formatter: Callable[[FieldSpec, Any], str] = dataclass_field(init=False, compare=False, repr=False)
+    is_date: bool = dataclass_field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", self.field.path)
         object.__setattr__(self, "formatter", formatter_for(self.field.type))
+        object.__setattr__(self, "is_date", self.field.type is FieldType.DATE)
 
     def write(self, flat: Mapping[str, Any], parent: Element, build: BuildState) -> None:
         """Append this field's element when the row gives it a value."""
@@ -118,7 +120,7 @@ class Leaf:
         if value.__class__ is str and not value:
             return
         try:
-            if build.style is Style.LEGACY and self.field.type is FieldType.DATE:
+            if self.is_date and build.style is Style.LEGACY:
                 day = to_date(value)
                 _SubElement(element, "year").text = f"{day.year:04d}"
                 _SubElement(element, "month").text = f"{day.month:02d}"
@@ -456,6 +458,7 @@ class Shape:
             path.rsplit(".", depth)[0] for path in self.fields for depth in range(1, path.count(".") + 1)
         )
         self.element_names: frozenset[str] = frozenset(_element_names(self.nodes))
+        self._pruned: dict[frozenset[str], tuple[Node, ...]] = {}
 
     # -- reading a row --------------------------------------------------------------------------------
     def flatten(self, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -561,7 +564,18 @@ class Shape:
     # -- writing --------------------------------------------------------------------------------------
     def write(self, flat: Mapping[str, Any], parent: Element, build: BuildState) -> None:
         """Append this shape's elements for the row to `parent`, in layout order."""
-        write_nodes(self.nodes, flat, parent, build)
+        write_nodes(self._nodes_for(flat), flat, parent, build)
+
+    def _nodes_for(self, flat: Mapping[str, Any]) -> tuple[Node, ...]:
+        """The nodes a row with these keys can write: a catalogue has 30 to 70 fields and a row maps
+        a dozen, and the rows of a model share a few key sets, so the pruned layout is kept per set."""
+        keys = frozenset(flat)
+        nodes = self._pruned.get(keys)
+        if nodes is None:
+            nodes = _prune(self.nodes, keys)
+            if len(self._pruned) < _PRUNED_PER_SHAPE:
+                self._pruned[keys] = nodes
+        return nodes
 
     def write_line(self, line: Any, item: Element, build: BuildState, *, creating: bool) -> None:
         """Fill one line item from a line dict."""
@@ -571,6 +585,26 @@ class Shape:
         if build.check:
             self.check_presence(flat, creating)
         self.write(flat, item, build)
+
+
+# Distinct key sets kept per shape; past that, a row's pruned layout is computed and not kept.
+_PRUNED_PER_SHAPE = 256
+
+
+def _prune(nodes: Iterable[Node], keys: frozenset[str]) -> tuple[Node, ...]:
+    """`nodes` without the leaves and groups that none of `keys` reaches (the others stay as they are)."""
+    kept: list[Node] = []
+    for node in nodes:
+        if node.__class__ is Leaf:
+            if node.path in keys:  # type: ignore[union-attr]
+                kept.append(node)
+        elif node.__class__ is Group:
+            group: Group = node  # type: ignore[assignment]
+            if not group.paths.isdisjoint(keys):
+                kept.append(Group(group.element, _prune(group.children, keys)))
+        else:
+            kept.append(node)
+    return tuple(kept)
 
 
 def _walk_alternatives(nodes: Iterable[Node]) -> Iterable[Alternatives]:
