@@ -229,6 +229,29 @@ class Warehouse:
         except Exception as exc:
             raise WarehouseError(_first_line(exc)) from exc
 
+    def insert_rows(self, relation: Any, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Append rows to one of the tool's own tables in one statement.
+
+        On DuckDB the values are bound, one list per column, and unnested: DuckDB's parser spends about
+        0.1 ms per row of a literal VALUES list, ten times what the insert itself costs, and a sync
+        writes every row twice (intent, outcome) to two tables. Elsewhere, a literal VALUES list.
+        """
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.adapter_type != "duckdb":
+            values = ",\n".join("(" + ", ".join(self.literal(v) for v in row) + ")" for row in rows)
+            self.execute(f"insert into {relation} ({names}) values\n{values}")
+            return
+        lists = [[_bindable(v) for v in column] for column in zip(*rows, strict=True)]
+        unnested = ", ".join("unnest(?)" for _ in columns)
+        try:
+            self._adapter.connections.add_query(
+                f"insert into {relation} ({names}) select {unnested}", auto_begin=True, bindings=lists
+            )
+        except Exception as exc:
+            raise WarehouseError(_first_line(exc)) from exc
+
     def execute_script(self, statements: Sequence[str]) -> None:
         for statement in statements:
             if statement.strip():
@@ -290,6 +313,13 @@ class Warehouse:
 
 class WarehouseBusy(ConfigError):
     """The warehouse refuses a second writer (DuckDB's file lock): nothing was sent."""
+
+
+def _bindable(value: Any) -> Any:
+    # The same text `literal` writes: NUL is dropped (a warehouse string cannot hold it everywhere).
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "")
+    return value
 
 
 # Warehouses whose string literals treat a backslash as an escape character.
