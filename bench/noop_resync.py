@@ -1,0 +1,125 @@
+"""Issue 7: a no-op resync of a large model costs no API call, and little time.
+
+    .venv/bin/python bench/noop_resync.py [--warehouse duckdb postgres] [--rows 1000000] [--runs 3]
+                                          [--model customers|journal_entries] [--quick]
+
+Builds the model at --rows rows in the warehouse, brings its state to "everything synced" (seeded in SQL
+with the tool's own hash; --quick syncs every row to the emulator for real and checks the seeded hashes
+against it), then runs `dbt-intacct sync` --runs times against an emulator and checks that no request
+reached it. Each run is made twice, interleaved: once as the plain `dbt-intacct` command (the whole
+command's figure) and once through bench/phases.py (the diff's figure). Targets (DuckDB, 1,000,000
+customers): zero API calls, the whole command within 10 s, the diff within 1 s; Postgres within twice
+DuckDB's figures when both run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import (
+    CUSTOMERS,
+    JOURNAL_ENTRIES,
+    WAREHOUSES,
+    BenchError,
+    Figure,
+    alternate,
+    bench_project,
+    emulator_env,
+    load_average,
+    prepare_synced,
+    report,
+    rerun_command,
+)
+from dbt_intacct.emulator import EmulatorProcess
+
+MODELS = {"customers": CUSTOMERS, "journal_entries": JOURNAL_ENTRIES}
+WHOLE_COMMAND_TARGET = 10.0
+DIFF_TARGET = 1.0
+POSTGRES_RATIO_TARGET = 2.0
+
+
+def measure(warehouse: str, model: str, rows: int, runs: int, quick: bool) -> dict[str, list[float]]:
+    """The figures of one warehouse: seconds per run, peak memory, API requests."""
+    with (
+        EmulatorProcess(env=emulator_env()) as emulator,
+        bench_project(warehouse, [model], endpoint=emulator.url) as project,
+    ):
+        setup = prepare_synced(project, model, rows, real_sync=quick)
+        before = emulator.admin.stats()["requests"]
+        found = alternate(
+            runs,
+            ("plain", lambda: project.intacct("sync")),
+            ("phases", lambda: project.intacct("sync", phases=True)),
+        )
+        requests = emulator.admin.stats()["requests"] - before
+        for run in found["plain"] + found["phases"]:
+            counts = run.model(model)["counts"]
+            if counts["unchanged"] != rows or run.results.get("status") != "success":
+                raise BenchError(f"a no-op resync did not find {rows:,} unchanged rows: {counts}")
+        print(f"   [{warehouse}] {setup}")
+        return {
+            "requests": [float(requests)],
+            "whole": [r.seconds for r in found["plain"]],
+            "diff": [r.phases["diff"] for r in found["phases"]],
+            "startup": [r.phases["startup"] for r in found["phases"]],
+            "rss": [r.max_rss_mb for r in found["plain"]],
+        }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--warehouse", nargs="+", choices=WAREHOUSES, default=["duckdb"])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--model", choices=sorted(MODELS), default="customers")
+    parser.add_argument("--quick", action="store_true", help="2,000 rows, one run, a real first sync")
+    args = parser.parse_args()
+    rows, runs = (2_000, 1) if args.quick else (args.rows, args.runs)
+    model = MODELS[args.model]
+    argv = ["--warehouse", *args.warehouse, "--model", args.model]
+    argv += ["--quick"] if args.quick else ["--rows", str(rows), "--runs", str(runs)]
+    title = f"No-op resync of {rows:,} {args.model.replace('_', ' ')}"
+    print(f"== {title}: {', '.join(args.warehouse)}; load average {load_average()}")
+    figures: dict[str, dict[str, list[float]]] = {}
+    ok = True
+    for warehouse in args.warehouse:
+        figures[warehouse] = found = measure(warehouse, model, rows, runs, args.quick)
+        # The targets are stated for DuckDB; Postgres's are relative to DuckDB's (below).
+        targets = warehouse == "duckdb"
+        ok &= report(
+            f"{title} on {warehouse}",
+            [
+                Figure("API requests during the resyncs", tuple(found["requests"]), "requests", 0),
+                Figure(
+                    "whole command (dbt-intacct sync)",
+                    tuple(found["whole"]),
+                    "s",
+                    WHOLE_COMMAND_TARGET if targets else None,
+                ),
+                Figure("  of which the diff", tuple(found["diff"]), "s", DIFF_TARGET if targets else None),
+                Figure("  dbt adapter start-up, reported", tuple(found["startup"]), "s", None),
+                Figure("peak memory (max RSS)", tuple(found["rss"]), "MB", None),
+            ],
+            rerun_command("noop_resync.py", argv),
+        )
+    if "duckdb" in figures and "postgres" in figures:
+        ratios = [
+            Figure(
+                f"Postgres / DuckDB, {name} (medians)",
+                (statistics.median(figures["postgres"][key]) / statistics.median(figures["duckdb"][key]),),
+                "x",
+                POSTGRES_RATIO_TARGET,
+            )
+            for name, key in (("whole command", "whole"), ("diff", "diff"))
+        ]
+        ok &= report(f"{title}: Postgres against DuckDB", ratios, rerun_command("noop_resync.py", argv))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Issue 7: `plan` with 1% of a large model changed is quick, and its memory does not grow with the model.
+
+    .venv/bin/python bench/plan_one_percent.py [--warehouse duckdb postgres] [--rows 1000000]
+                                               [--small-rows 10000] [--runs 3]
+                                               [--model customers|journal_entries] [--quick]
+
+Builds the model at --rows rows, seeds its state as synced (bench/seed_state.py), rebuilds it with 1%
+of the rows changed (customers renamed; for journal entries, 1% new entries, since insert-only rows are
+never re-sent) and runs `dbt-intacct plan` --runs times: the plain command for the wall time and the
+peak memory, and through bench/phases.py for the tool's own phases. The dbt adapter's start-up (the same
+loading code, nothing else) is measured on its own in the same runs. The same is done at --small-rows
+rows for the memory ratio. Targets (DuckDB, 1,000,000 customers): the plan within 5 s beyond the
+adapter's start-up, peak memory under 600 MB, and no more than twice the peak at 10,000 rows; Postgres
+within twice DuckDB's figures when both run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import (
+    CUSTOMERS,
+    JOURNAL_ENTRIES,
+    WAREHOUSES,
+    BenchError,
+    Figure,
+    alternate,
+    bench_project,
+    change_one_percent,
+    load_average,
+    prepare_synced,
+    report,
+    rerun_command,
+)
+
+MODELS = {"customers": CUSTOMERS, "journal_entries": JOURNAL_ENTRIES}
+BEYOND_STARTUP_TARGET = 5.0
+MEMORY_TARGET_MB = 600.0
+MEMORY_RATIO_TARGET = 2.0
+POSTGRES_RATIO_TARGET = 2.0
+
+
+def measure(warehouse: str, model: str, rows: int, runs: int) -> dict[str, list[float]]:
+    """Plan runs (plain and phased, interleaved with start-up runs) on one warehouse at one size."""
+    with bench_project(warehouse, [model]) as project:
+        prepare_synced(project, model, rows, real_sync=False)
+        expected = change_one_percent(project, model, rows)
+        found = alternate(
+            runs,
+            ("startup", project.adapter_startup),
+            ("plain", lambda: project.intacct("plan")),
+            ("phases", lambda: project.intacct("plan", phases=True)),
+        )
+    for run in found["plain"] + found["phases"]:
+        planned = sum(run.model(model)["planned"].values())
+        if planned != expected:
+            raise BenchError(f"the plan shows {planned:,} functions, not {expected:,}:\n{run.output[-3000:]}")
+    startup = statistics.median(r.seconds for r in found["startup"])
+    return {
+        "startup": [r.seconds for r in found["startup"]],
+        "plan": [r.seconds for r in found["plain"]],
+        # Each run's wall time less the median start-up: the plan's own time.
+        "beyond": [r.seconds - startup for r in found["plain"]],
+        "tool": [r.phases["total"] - r.phases["startup"] for r in found["phases"]],
+        "diff": [r.phases["diff"] for r in found["phases"]],
+        "build": [r.phases["read"] + r.phases["process"] for r in found["phases"]],
+        "rss": [r.max_rss_mb for r in found["plain"]],
+        "functions": [float(expected)],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--warehouse", nargs="+", choices=WAREHOUSES, default=["duckdb"])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--small-rows", type=int, default=10_000, help="0: no memory ratio")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--model", choices=sorted(MODELS), default="customers")
+    parser.add_argument("--quick", action="store_true", help="20,000 rows, one run, no memory ratio")
+    args = parser.parse_args()
+    rows, small, runs = (20_000, 0, 1) if args.quick else (args.rows, args.small_rows, args.runs)
+    model = MODELS[args.model]
+    argv = ["--warehouse", *args.warehouse, "--model", args.model]
+    argv += (
+        ["--quick"] if args.quick else ["--rows", str(rows), "--small-rows", str(small), "--runs", str(runs)]
+    )
+    command = rerun_command("plan_one_percent.py", argv)
+    title = f"Plan with 1% of {rows:,} {args.model.replace('_', ' ')} changed"
+    print(f"== {title}: {', '.join(args.warehouse)}; load average {load_average()}")
+    figures: dict[str, dict[str, list[float]]] = {}
+    ok = True
+    for warehouse in args.warehouse:
+        big = figures[warehouse] = measure(warehouse, model, rows, runs)
+        targets = warehouse == "duckdb"
+        memory = []
+        if small:
+            little = measure(warehouse, model, small, runs)
+            memory = [
+                Figure(f"peak memory at {small:,} rows", tuple(little["rss"]), "MB", None),
+                Figure(
+                    f"peak memory at {rows:,} / at {small:,} rows",
+                    (statistics.median(big["rss"]) / statistics.median(little["rss"]),),
+                    "x",
+                    MEMORY_RATIO_TARGET if targets else None,
+                ),
+            ]
+        ok &= report(
+            f"{title} on {warehouse} ({int(big['functions'][0]):,} functions planned)",
+            [
+                Figure("dbt adapter start-up (its own line)", tuple(big["startup"]), "s", None),
+                Figure("plan, whole command", tuple(big["plan"]), "s", None),
+                Figure(
+                    "plan beyond the adapter's start-up",
+                    tuple(big["beyond"]),
+                    "s",
+                    BEYOND_STARTUP_TARGET if targets else None,
+                ),
+                Figure("  the same, timed inside the tool", tuple(big["tool"]), "s", None),
+                Figure("    of which the diff", tuple(big["diff"]), "s", None),
+                Figure("    of which reading, mapping, building, validating", tuple(big["build"]), "s", None),
+                Figure(
+                    "peak memory (max RSS)", tuple(big["rss"]), "MB", MEMORY_TARGET_MB if targets else None
+                ),
+                *memory,
+            ],
+            command,
+        )
+    if "duckdb" in figures and "postgres" in figures:
+        ratios = [
+            Figure(
+                f"Postgres / DuckDB, {name} (medians)",
+                (statistics.median(figures["postgres"][key]) / statistics.median(figures["duckdb"][key]),),
+                "x",
+                POSTGRES_RATIO_TARGET,
+            )
+            for name, key in (("plan beyond start-up", "beyond"), ("diff", "diff"))
+        ]
+        ok &= report(f"{title}: Postgres against DuckDB", ratios, command)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
