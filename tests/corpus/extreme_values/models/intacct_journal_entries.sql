@@ -1,0 +1,7 @@
+select 'JE-1' as entry_id, cast('2026-10-31' as date) as posting_date, 'Ordinary' as title, cast(null as date) as reverse_date, '[{"account": "6000", "amount": 999999999999.99, "memo": "a"}, {"account": "1000", "amount": -999999999999.99, "memo": "b"}]' as lines
+union all select 'JE-2', cast('2026-10-31' as date), 'Too large', cast(null as date), '[{"account": "6000", "amount": 1e20, "memo": "a"}, {"account": "1000", "amount": -1e20, "memo": "b"}]'
+union all select 'JE-3', cast('0001-01-01' as date), 'Year one', cast(null as date), '[{"account": "6000", "amount": 1, "memo": "a"}, {"account": "1000", "amount": -1, "memo": "b"}]'
+union all select 'JE-4', cast('9999-12-31' as date), 'Year 9999', cast(null as date), '[{"account": "6000", "amount": 1, "memo": "a"}, {"account": "1000", "amount": -1, "memo": "b"}]'
+union all select 'JE-5', cast('2026-10-31' as date), 'Reversed before posted', cast('2026-10-01' as date), '[{"account": "6000", "amount": 1, "memo": "a"}, {"account": "1000", "amount": -1, "memo": "b"}]'
+union all select 'JE-6', cast('2026-10-31' as date), 'Not a number', cast(null as date), '[{"account": "6000", "amount": "NaN", "memo": "a"}, {"account": "1000", "amount": "-Infinity", "memo": "b"}]'
+union all select 'JE-7', cast('2026-10-31' as date), 'Negative zero lines', cast(null as date), '[{"account": "6000", "amount": -0.0, "memo": "a"}, {"account": "1000", "amount": 0, "memo": "b"}]'
