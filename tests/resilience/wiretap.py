@@ -41,13 +41,15 @@ class Exchange:
 
 @dataclass(frozen=True)
 class Spoil:
-    """What to do instead of a plain forward: `body`/`status` replace the emulator's answer; `cut`
-    closes the connection without an answer, "before" forwarding (nothing applied) or "after" it."""
+    """What to do instead of a plain forward: `body`/`status` replace the emulator's answer (or
+    `transform` rewrites it); `cut` closes the connection without an answer, "before" forwarding
+    (nothing applied) or "after" it."""
 
     body: bytes | None = None
     status: int = 200
     cut: str | None = None  # None | "before" | "after"
     name: str = "tampered"
+    transform: Callable[[bytes], bytes] | None = None  # rewrites the emulator's answer
 
 
 Tamper = Callable[[int, bytes], Spoil | None]  # (exchange number, request body) -> what to do
@@ -170,7 +172,10 @@ class WireTap:
                 self._note(replace(exchange, delivered_at=time.monotonic(), tampered=spoil.name))
                 handler.close_connection = True
                 return
-            status, answer = spoil.status, spoil.body if spoil.body is not None else answer
+            if spoil.transform is not None:
+                answer = spoil.transform(answer)
+            else:
+                status, answer = spoil.status, spoil.body if spoil.body is not None else answer
             headers = {"Content-Type": "text/xml; charset=UTF-8"}
         try:
             handler.send_response(status)
