@@ -16,6 +16,7 @@ instant of the kill, with the warehouse and the emulator read right after it:
 
 from __future__ import annotations
 
+import html
 import random
 import re
 import time
@@ -32,7 +33,6 @@ from tests.resilience.dataset import (
     Dataset,
     Verdict,
     state_rows,
-    table_exists,
     verify,
     write_dataset,
     write_models,
@@ -68,8 +68,8 @@ class Kill:
     seconds: float  # since the killed process started
     progress: str  # its last stdout line
     request: str  # the request in flight, or the last one answered
-    pending: int  # state rows the kill left pending
-    applied_unrecorded: int  # of those, functions Intacct had applied
+    pending: int  # state rows left pending after the kill
+    applied_unrecorded: int  # rows this run got applied in Intacct but not recorded before the kill
 
     def row(self) -> str:
         return (
@@ -130,41 +130,33 @@ class CrashReport:
         return "\n".join(lines)
 
 
-def applied_unrecorded(
+def pending_rows(
     dataset: Dataset,
     state: Mapping[tuple[str, str], Mapping[str, Any]],
     customers: Sequence[Mapping[str, Any]],
     batches: Sequence[Mapping[str, Any]],
-    run_id: str | None,
-) -> tuple[int, int]:
-    """(rows left pending by run `run_id`, those among them whose function Intacct had applied)."""
+) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(rows whose state is pending, those among them whose function Intacct has applied)."""
     names = {c.code: c.name for c in dataset.customers}
     in_intacct = {str(r.get("CUSTOMERID")): r for r in customers}
     posted = {str(r.get("REFERENCENO")) for r in batches}
-    pending = applied = 0
+    pending: set[tuple[str, str]] = set()
+    applied: set[tuple[str, str]] = set()
     for (model, key), row in state.items():
-        if row["status"] != "pending" or row["run_id"] != run_id:
+        if row["status"] != "pending":
             continue
-        pending += 1
+        pending.add((model, key))
         if model == ENTRIES_MODEL:
-            applied += key in posted
+            done = key in posted
         elif row["action"] == "delete":
-            applied += key not in in_intacct
+            done = key not in in_intacct
         elif row["action"] == "create":
-            applied += key in in_intacct
+            done = key in in_intacct
         else:  # an update: the only change the dataset makes to a customer is a new name
-            applied += (in_intacct.get(key) or {}).get("NAME") == names.get(key)
+            done = (in_intacct.get(key) or {}).get("NAME") == names.get(key)
+        if done:
+            applied.add((model, key))
     return pending, applied
-
-
-def latest_run_id(project: DbtProject) -> str | None:
-    """The run the state tables saw start last (None before the first run created them)."""
-    if not table_exists(project, project.state_schema, "intacct_runs"):
-        return None
-    rows = project.query(
-        f"select run_id from {project.state_schema}.intacct_runs order by started_at desc limit 1"
-    )
-    return str(rows[0][0]) if rows else None
 
 
 class SyncKiller:
@@ -191,7 +183,7 @@ class SyncKiller:
     def kill_once(self, number: int, round_no: int, target: KillTarget, dataset: Dataset) -> Kill | None:
         """Start a sync and kill it at `target`; None when the sync finished before the moment came."""
         base = len(self.tap.exchanges)
-        previous_run = latest_run_id(self.project)
+        _, applied_before = self._pending(dataset)
         process = SyncProcess(self.project).start()
         self.runs += 1
         if not self._wait_for_moment(process, target, base):
@@ -205,14 +197,13 @@ class SyncKiller:
             lambda ex: all(e.delivered_at is not None for e in ex[base:]), 10 * self.latency + 5
         )
         state = state_rows(self.project)
-        customers, batches = self.admin.records("CUSTOMER"), self.admin.records("GLBATCH")
-        run_id = latest_run_id(self.project)
-        pending, applied = (
-            applied_unrecorded(dataset, state, customers, batches, run_id)
-            if run_id != previous_run
-            else (0, 0)
+        pending, applied_after = pending_rows(
+            dataset, state, self.admin.records("CUSTOMER"), self.admin.records("GLBATCH")
         )
-        phase, request = _classify(process, at, exchanges, applied)
+        # Applied and unrecorded because of this kill: not already so before this run started.
+        applied = len(applied_after - applied_before)
+        unrecorded = _answered_unrecorded(exchanges, at, state)
+        phase, request = _classify(process, at, exchanges, unrecorded)
         return Kill(
             number=number,
             round=round_no,
@@ -221,9 +212,13 @@ class SyncKiller:
             seconds=at - process.started_at,
             progress=process.last_line(before=at),
             request=request,
-            pending=pending,
+            pending=len(pending),
             applied_unrecorded=applied,
         )
+
+    def _pending(self, dataset: Dataset) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+        state = state_rows(self.project)
+        return pending_rows(dataset, state, self.admin.records("CUSTOMER"), self.admin.records("GLBATCH"))
 
     def _wait_for_moment(self, process: SyncProcess, target: KillTarget, base: int) -> bool:
         rng = self.rng
@@ -391,7 +386,7 @@ def _sleep_while(process: SyncProcess, seconds: float) -> bool:
 
 
 def _classify(
-    process: SyncProcess, at: float, exchanges: Sequence[Exchange], applied: int
+    process: SyncProcess, at: float, exchanges: Sequence[Exchange], unrecorded: bool
 ) -> tuple[str, str]:
     """The phase the process was in at `at`, from its stdout and the requests it had made."""
     started = [e for e in exchanges if e.received_at <= at]
@@ -407,9 +402,33 @@ def _classify(
     answered_at = last.delivered_at if last is not None and last.delivered_at is not None else 0.0
     if finishes and finishes[-1] > answered_at and (not starts or starts[-1] < finishes[-1]):
         return "diffing", _request(last) if last else "-"
-    if last is not None and last.writes and applied > 0:
+    if last is not None and last.writes and unrecorded:
         return "after_response", _request(last)
     return "before_request", _request(last) if last else "-"
+
+
+_KEYS = re.compile(
+    rb"<(?:CUSTOMERID|REFERENCENO)>([^<]*)</(?:CUSTOMERID|REFERENCENO)>|<(?:keys|RECORDNO)>([^<]*)</(?:keys|RECORDNO)>"
+)
+
+
+def _answered_unrecorded(
+    exchanges: Sequence[Exchange], at: float, state: Mapping[tuple[str, str], Mapping[str, Any]]
+) -> bool:
+    """Whether the last write answered before `at` left rows still pending: its answer was handed
+    over and not recorded (rows named by CUSTOMERID or REFERENCENO, or by a RECORDNO in the state)."""
+    answered = [e for e in exchanges if e.writes and e.delivered_at is not None and e.delivered_at <= at]
+    if not answered:
+        return False
+    ids: set[str] = set()
+    for key, recordnos in _KEYS.findall(answered[-1].body):
+        ids.add(html.unescape(key.decode("utf-8")))
+        ids.update(recordnos.decode().split(","))
+    ids.discard("")
+    return any(
+        row["status"] == "pending" and (key in ids or row["recordno"] in ids)
+        for (_, key), row in state.items()
+    )
 
 
 def _request(exchange: Exchange) -> str:

@@ -16,7 +16,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +34,7 @@ class Exchange:
     writes: bool  # sent with uniqueid=true: creates, updates, deletes
     objects: frozenset[str]  # the generic objects the request writes (CUSTOMER, GLBATCH, ...)
     request_id: str  # the control block's controlid: the same for every resend of one request
+    body: bytes = field(default=b"", repr=False)  # the request as sent
     delivered_at: float | None = None
     status: int | None = None
     tampered: str | None = None
@@ -148,6 +149,7 @@ class WireTap:
                 writes=b"<uniqueid>true</uniqueid>" in body,
                 objects=frozenset(name.decode() for pair in found for name in pair if name),
                 request_id=control.group(1).decode("utf-8", "replace") if control else "?",
+                body=body,
             )
             self._exchanges.append(exchange)
             self._lock.notify_all()
