@@ -10,6 +10,7 @@ Two tools, used together:
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterable
 
@@ -54,10 +55,11 @@ class SecretScrubber:
             self.add(secret)
 
     def add(self, secret: SecretStr) -> None:
-        """Start scrubbing ``secret`` (ignored when empty or shorter than four characters)."""
+        """Start scrubbing ``secret`` (ignored when empty or shorter than four characters), also in the
+        escaped forms an XML or HTML echo of it would take."""
         value = secret.get_secret_value()
         if len(value) >= self._MIN_LENGTH:
-            self._values.add(value)
+            self._values.update({value, html.escape(value, quote=False), html.escape(value, quote=True)})
 
     def scrub(self, text: str) -> str:
         """Return ``text`` with every known secret value replaced, longest first."""

@@ -21,6 +21,7 @@ from dbt_intacct.client import IntacctClient
 from dbt_intacct.dbt.warehouse import Warehouse
 from dbt_intacct.errors import IntacctError, RequestTooLarge, RowRejected, WarehouseError
 from dbt_intacct.objects import RecordRef
+from dbt_intacct.objects.formatting import InvalidValue, check_xml_text
 from dbt_intacct.sync import state as st
 from dbt_intacct.sync.mapping import MappedRow, ReferencedRecord, References, map_row, reference_keys
 from dbt_intacct.sync.results import ModelResult, RowError
@@ -30,6 +31,7 @@ from dbt_intacct.xml.request import Function
 from dbt_intacct.xml.response import FunctionResult
 
 PAGE_SIZE = 1000
+ALREADY_APPLIED = "applied by an earlier attempt (same controlid)"
 LOOKUP_CHUNK = 1000  # keys per `in` filter; the client splits larger lookups the same way
 SAMPLES_PER_ACTION = 3
 CREATE, UPDATE, CLEAR, DELETE = "create", "update", "clear", "delete"
@@ -177,8 +179,10 @@ class ModelSync:
             key_columns=spec.primary_key,
             hash_columns=self.prepared.hash_columns,
             data_columns=self.prepared.data_columns,
-            fingerprint=spec.fingerprint if not self.full_refresh else f"{spec.fingerprint}-full-refresh",
+            fingerprint=spec.fingerprint,
             send_changes=spec.mode != "insert",
+            # --full-refresh sends every row again, except to insert-only models (that would duplicate).
+            send_all=self.full_refresh and spec.mode != "insert",
         )
         # Rows that reached Intacct get the delete behaviour (even if their last update failed); rows
         # that never did are simply dropped from the state.
@@ -272,6 +276,7 @@ class ModelSync:
             if row["__change"] == "pending":
                 continue
             try:
+                self._check_match_value(row)
                 mapped.append((row, map_row(spec, row, references, plan=self.dry_run)))
             except RowRejected as exc:
                 outcomes.append(self._rejected(row, exc))
@@ -358,6 +363,20 @@ class ModelSync:
             pair: ReferencedRecord(ref=RecordRef(recordno=recordno, id=intacct_id), status=status)
             for pair, (recordno, intacct_id, status) in self.store.referenced_records(wanted).items()
         }
+
+    def _check_match_value(self, row: Mapping[str, Any]) -> None:
+        """A match value goes into a lookup query with every other row's: one XML cannot carry must
+        reject its own row, not break the query of the page."""
+        value = self._match_value(row)
+        if value is None or self.spec.match is None:
+            return
+        try:
+            check_xml_text(_match_key(value))
+        except InvalidValue as exc:
+            match = self.spec.match
+            raise RowRejected(
+                match.field, f"the value matched on (column {match.column}) {exc.reason}"
+            ) from None
 
     def _match_value(self, row: Mapping[str, Any]) -> Any:
         match = self.spec.match
@@ -694,6 +713,7 @@ class ModelSync:
                 ok += 1
             else:
                 failed += 1
+        outcomes = self._read_back(outcomes, by_controlid)
         self.store.record_outcomes(self.run_id, self.spec.model_id, outcomes)
         self.progress.rows_done(self.spec, ok, failed)
         if self._after_batch is not None:
@@ -767,19 +787,34 @@ class ModelSync:
         REFERENCENO); without one, the row is recorded as applied with its RECORDNO unknown.
         """
         self.result.counts[_ACTION_COUNTER[p.action]] += 1
-        if p.action == CREATE and not base.recordno:
-            found = natural_key(self.obj.name, p.function.body)
-            if found is not None:
-                field, value = found
-                ref = self._query_refs(field, [value]).get(value)
-                if ref is not None:
-                    base = replace(base, recordno=ref.recordno, intacct_id=ref.id or base.intacct_id)
         return replace(
             base,
             status=_WRITTEN_STATUS.get(p.action, st.OK),
-            message="applied by an earlier attempt (same controlid)",
+            message=ALREADY_APPLIED,
             line_counts=p.line_counts if p.action in {CREATE, UPDATE} else p.previous_line_counts,
         )
+
+    def _read_back(
+        self, outcomes: list[Outcome], by_controlid: Mapping[str, PlannedFunction]
+    ) -> list[Outcome]:
+        """Learn the RECORDNO of creates applied by an earlier attempt, with one query per ID field."""
+        wanted: dict[str, dict[str, int]] = {}  # field -> value -> index in outcomes
+        for index, outcome in enumerate(outcomes):
+            if outcome.message != ALREADY_APPLIED or outcome.action != CREATE or outcome.recordno:
+                continue
+            found = natural_key(self.obj.name, by_controlid[str(outcome.controlid)].function.body)
+            if found is not None:
+                wanted.setdefault(found[0], {})[found[1]] = index
+        for field, values in wanted.items():
+            refs = self._query_refs(field, sorted(values))
+            for value, index in values.items():
+                ref = refs.get(value)
+                if ref is not None:
+                    outcome = outcomes[index]
+                    outcomes[index] = replace(
+                        outcome, recordno=ref.recordno, intacct_id=ref.id or outcome.intacct_id
+                    )
+        return outcomes
 
     def _updates_after_duplicates(self, creates: Sequence[PlannedFunction]) -> list[PlannedFunction]:
         """Upsert creates that hit an existing record (BL34000061): match them now and update instead."""

@@ -9,8 +9,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Template, TemplateError
-from jinja2.exceptions import SecurityError
+from jinja2 import Template
 
 from dbt_intacct.errors import RowRejected
 from dbt_intacct.objects import RecordRef
@@ -234,8 +233,9 @@ def _render(key: str, text: str, row: Mapping[str, Any], line: Mapping[str, Any]
         context["line"] = _Row(line)
     try:
         rendered = _compiled(text).render(context)
-    except (TemplateError, SecurityError, TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise RowRejected(key, f"template failed: {exc}") from None
+    except Exception as exc:  # a template is the user's code: whatever it raises is this row's error
+        detail = str(exc) or type(exc).__name__
+        raise RowRejected(key, f"template failed: {detail}") from None
     return rendered
 
 

@@ -375,6 +375,7 @@ class StateStore:
         data_columns: Sequence[str],
         fingerprint: str,
         send_changes: bool,
+        send_all: bool = False,
     ) -> ChangeTable:
         """Materialise the model's change set (new, changed, retry, pending, cleared rows) and count it."""
         name = f"dbt_intacct_changes_{next(_temp_names)}"
@@ -389,6 +390,7 @@ class StateStore:
             data_columns=list(data_columns),
             fingerprint=fingerprint,
             send_changes=send_changes,
+            send_all=send_all,
         )
         return self._materialise(name, sql, "__change")
 

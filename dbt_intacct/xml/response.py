@@ -293,10 +293,15 @@ _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
 def describe_body(body: bytes, limit: int = 120) -> str:
-    """A short, safe description of a body we could not use: an HTML page's title or its first words."""
+    """A short, safe description of a body we could not use: an HTML page's title or its first words.
+
+    An error page may echo the request with its markup escaped (`&lt;password&gt;...`): entities are
+    decoded before the secrets are redacted, and the text is cut only after that, so that no part of a
+    password survives the cut.
+    """
     title = _TITLE.search(body[:65536])
     text = (title.group(1) if title else body[:4096]).decode("utf-8", errors="replace")
-    text = _clean(redact(text))
+    text = _clean(redact(html.unescape(html.unescape(text))))
     return text[:limit] + ("..." if len(text) > limit else "")
 
 

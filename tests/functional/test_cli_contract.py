@@ -159,3 +159,14 @@ def test_missing_relation_says_what_to_run(project: DbtProject, emulator: Emulat
     run = project.sync()
     assert run.exit_code == 2
     assert "does not exist; run `dbt build` first" in " ".join(run.output.split())
+
+
+def test_full_refresh_sends_every_row_once_then_nothing(project: DbtProject, emulator: EmulatorAdmin) -> None:
+    setup_customers(project)
+    assert project.sync().exit_code == 0
+    run = project.sync("--full-refresh")
+    assert run.exit_code == 0, run.output
+    assert run.counts("intacct_customers")["updated"] == 3
+    after = project.sync()
+    assert after.counts("intacct_customers")["unchanged"] == 3, "the next run is back to sending only changes"
+    assert len(emulator.records("CUSTOMER")) == 3

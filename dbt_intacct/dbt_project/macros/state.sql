@@ -30,13 +30,19 @@ alter table {{ relation }} add column {{ name }} {{ dbt_intacct__column_type(kin
 {%- endmacro %}
 
 {#- The key of a row: its primary-key columns as text, joined with the unit separator. -#}
-{% macro dbt_intacct__row_key(columns) -%}
+{#-
+  A composite key's parts are joined with chr(31) after escaping (chr(30) doubles, chr(31) becomes
+  chr(30) chr(31)), so that two different keys never join to the same text. `prefix` qualifies the
+  columns (`src.`) where the model is joined with the state, whose own columns could share their names.
+-#}
+{% macro dbt_intacct__row_key(columns, prefix='') -%}
   {%- if columns | length == 1 -%}
-    cast({{ adapter.quote(columns[0]) }} as {{ dbt.type_string() }})
+    cast({{ prefix }}{{ adapter.quote(columns[0]) }} as {{ dbt.type_string() }})
   {%- else -%}
     {%- set parts = [] -%}
     {%- for c in columns -%}
-      {%- do parts.append("cast(" ~ adapter.quote(c) ~ " as " ~ dbt.type_string() ~ ")") -%}
+      {%- set text = "cast(" ~ prefix ~ adapter.quote(c) ~ " as " ~ dbt.type_string() ~ ")" -%}
+      {%- do parts.append("replace(replace(" ~ text ~ ", chr(30), chr(30) || chr(30)), chr(31), chr(30) || chr(31))") -%}
       {%- if not loop.last %}{% do parts.append("chr(31)") %}{% endif -%}
     {%- endfor -%}
     {{ dbt.concat(parts) }}
@@ -50,11 +56,12 @@ alter table {{ relation }} add column {{ name }} {{ dbt_intacct__column_type(kin
   concat() call (a chain of || copies the growing string once per part, which doubled the cost of
   hashing a million rows), Postgres is fastest with ||, other warehouses get dbt's cross-database concat.
 -#}
-{% macro dbt_intacct__row_hash(columns, fingerprint) -%}
+{% macro dbt_intacct__row_hash(columns, fingerprint, prefix='') -%}
   {%- set parts = ["'" ~ fingerprint ~ "'"] -%}
   {%- for c in columns | sort -%}
+    {%- set column = prefix ~ adapter.quote(c) -%}
     {%- do parts.append("chr(30)") -%}
-    {%- do parts.append("case when " ~ adapter.quote(c) ~ " is null then 'n' else 'v' || cast(" ~ adapter.quote(c) ~ " as " ~ dbt.type_string() ~ ") end") -%}
+    {%- do parts.append("case when " ~ column ~ " is null then 'n' else 'v' || cast(" ~ column ~ " as " ~ dbt.type_string() ~ ") end") -%}
   {%- endfor -%}
   {%- if adapter.type() == 'duckdb' -%}
     {{ dbt.hash("concat(" ~ parts | join(", ") ~ ")") }}
@@ -93,6 +100,7 @@ select * from (
            retry    the last attempt failed or was rejected
            pending  an intent was recorded but no outcome (the previous run stopped mid-flight)
            cleared  it had been cleared after leaving the model and is back
+  `send_all` (--full-refresh) makes every present row a candidate; the hash recorded stays the normal one.
 
   One pass over the relation finds the candidates: each row's key (and, unless the model is insert-only,
   its hash) against the state's key, hash and status alone, so that the join holds three narrow columns
@@ -101,16 +109,20 @@ select * from (
   is counted by key for the candidates only (a duplicate no copy of which changed is no candidate); the
   rest of the state is read for the candidates only.
 -#}
-{% macro dbt_intacct__change_set_sql(target_name, relation, state, model_id, key_columns, hash_columns, data_columns, fingerprint, send_changes) -%}
+{% macro dbt_intacct__change_set_sql(target_name, relation, state, model_id, key_columns, hash_columns, data_columns, fingerprint, send_changes, send_all=false) -%}
 {%- set key_sql = dbt_intacct__row_key(key_columns) -%}
-{%- set hash_sql = dbt_intacct__row_hash(hash_columns, fingerprint) -%}
+{%- set src_key_sql = dbt_intacct__row_key(key_columns, 'src.') -%}
+{%- set hash_sql = dbt_intacct__row_hash(hash_columns, fingerprint, 'src.') -%}
 {%- set keys_not_null -%}
   {% for c in key_columns %}{{ adapter.quote(c) }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
+{%- endset -%}
+{%- set src_keys_not_null -%}
+  {% for c in key_columns %}src.{{ adapter.quote(c) }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
 {%- endset -%}
 create temporary table {{ target_name }} as
 with candidates as (
   select
-    {{ key_sql }} as {{ adapter.quote('__key') }},
+    {{ src_key_sql }} as {{ adapter.quote('__key') }},
     {{ hash_sql }} as {{ adapter.quote('__hash') }}
     {%- for c in data_columns %},
     src.{{ adapter.quote(c) }}
@@ -118,13 +130,16 @@ with candidates as (
   from {{ relation }} src
   left join (
     select row_key, row_hash, status from {{ state }} where model_id = '{{ model_id }}'
-  ) known on known.row_key = {{ key_sql }}
-  where {{ keys_not_null }}
+  ) known on known.row_key = {{ src_key_sql }}
+  where {{ src_keys_not_null }}
     and (
       known.row_key is null
       or known.status <> 'ok'
       {%- if send_changes %}
       or known.row_hash <> {{ hash_sql }}
+      {%- endif %}
+      {%- if send_all %}
+      or 1 = 1
       {%- endif %}
     )
 ),
