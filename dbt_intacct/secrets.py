@@ -29,14 +29,27 @@ _SECRET_ELEMENT = re.compile(
 )
 
 
+# The same elements shown escaped, once or more, as an HTML error page echoing a request shows them
+# (`&lt;password&gt;...&lt;/password&gt;`, `&amp;lt;password&amp;gt;...`).
+_ESCAPED = r"&(?:amp;)*"
+_ESCAPED_SECRET_ELEMENT = re.compile(
+    rf"(?P<open>{_ESCAPED}lt;(?P<tag>[\w.:-]*password[\w.:-]*|sessionid){_ESCAPED}gt;)"
+    r"(?P<body>.*?)"
+    rf"(?={_ESCAPED}lt;/(?P=tag){_ESCAPED}gt;|\Z)",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
 def redact(xml: bytes | str) -> str:
     """Return ``xml`` as text with the content of every secret-bearing element replaced by ``***``.
 
     Secret-bearing elements are ``<password>``, ``<sessionid>`` and any element whose name contains
-    "password" (``<user_password>``, ``<PASSWORD>``), in any case. Works on malformed or truncated XML.
+    "password" (``<user_password>``, ``<PASSWORD>``), in any case, also when the markup itself is
+    escaped (an error page echoing the request). Works on malformed or truncated XML.
     """
     text = xml.decode("utf-8", errors="replace") if isinstance(xml, bytes) else xml
-    return _SECRET_ELEMENT.sub(lambda match: match.group("open") + MASK, text)
+    text = _SECRET_ELEMENT.sub(lambda match: match.group("open") + MASK, text)
+    return _ESCAPED_SECRET_ELEMENT.sub(lambda match: match.group("open") + MASK, text)
 
 
 class SecretScrubber:
@@ -58,8 +71,13 @@ class SecretScrubber:
         """Start scrubbing ``secret`` (ignored when empty or shorter than four characters), also in the
         escaped forms an XML or HTML echo of it would take."""
         value = secret.get_secret_value()
-        if len(value) >= self._MIN_LENGTH:
-            self._values.update({value, html.escape(value, quote=False), html.escape(value, quote=True)})
+        if len(value) < self._MIN_LENGTH:
+            return
+        for quote in (False, True):
+            escaped = value
+            for _ in range(3):  # the value as written, escaped in XML, escaped again by an HTML page
+                self._values.add(escaped)
+                escaped = html.escape(escaped, quote=quote)
 
     def scrub(self, text: str) -> str:
         """Return ``text`` with every known secret value replaced, longest first."""
