@@ -28,7 +28,14 @@ def _print_error(console: Any, exc: BaseException) -> None:
     console.print(Text.assemble(("Error: ", "bold red"), str(exc)), highlight=False)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+_CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(
+    context_settings=_CONTEXT,
+    epilog="Exit codes: 0 every change applied; 1 some rows or models failed (the rest applied and "
+    "recorded); 2 a usage or configuration error (nothing sent).",
+)
 @click.version_option(__version__, prog_name="dbt-intacct")
 def main() -> None:
     """Reverse ETL from dbt models to Sage Intacct.
@@ -151,7 +158,7 @@ _LOG_FORMAT = click.option(
 )
 
 
-@main.command()
+@main.command(short_help="Send the selected models' changes to Intacct.", context_settings=_CONTEXT)
 @dbt_project_options
 @selection_options
 @state_schema_option
@@ -176,7 +183,9 @@ def sync(**kwargs: Any) -> None:
     sys.exit(_run_sync(kwargs, dry_run=kwargs.pop("dry_run")))
 
 
-@main.command()
+@main.command(
+    short_help="What a sync would do, priced in API transactions; sends nothing.", context_settings=_CONTEXT
+)
 @dbt_project_options
 @selection_options
 @state_schema_option
@@ -220,7 +229,7 @@ def _with_store(kwargs: dict[str, Any], action: Any) -> int:
         return EXIT_FAILED
 
 
-@main.command()
+@main.command(short_help="The history of syncs, newest first.", context_settings=_CONTEXT)
 @dbt_project_options
 @state_schema_option
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs.")
@@ -241,7 +250,7 @@ def runs(**kwargs: Any) -> None:
     sys.exit(_with_store(kwargs, action))
 
 
-@main.command()
+@main.command(short_help="One run's debugger: row outcomes and API calls.", context_settings=_CONTEXT)
 @click.argument("run_id")
 @dbt_project_options
 @state_schema_option
@@ -281,7 +290,7 @@ def show(**kwargs: Any) -> None:
     sys.exit(_with_store(kwargs, action))
 
 
-@main.command()
+@main.command(short_help="Write an HTML report of recent runs.", context_settings=_CONTEXT)
 @dbt_project_options
 @state_schema_option
 @click.option("--runs", "run_count", type=click.IntRange(min=1), default=20, show_default=True)
@@ -312,7 +321,9 @@ def report(**kwargs: Any) -> None:
     sys.exit(_with_store(kwargs, action))
 
 
-@main.command()
+@main.command(
+    short_help="Check intacct.yml, the login, the warehouse and the state.", context_settings=_CONTEXT
+)
 @dbt_project_options
 @state_schema_option
 def debug(**kwargs: Any) -> None:
