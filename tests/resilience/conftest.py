@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.resilience.dataset import SEED_VARIABLE, test_seed
+from tests.resilience.dataset import SEED_VARIABLE, seed_from_environment
 
 
 @pytest.fixture(scope="session")
 def seed() -> int:
-    value = test_seed()
+    value = seed_from_environment()
     print(f"\nresilience seed {value} (set {SEED_VARIABLE} to vary it)")
     return value

@@ -8,10 +8,10 @@ instant of the kill, with the warehouse and the emulator read right after it:
 
 - startup: before the first model starts (loading the project, opening the warehouse, the first diff);
 - diffing: after one model finished and before the next one starts (its change set being computed);
-- before_request: between two requests with nothing applied and unrecorded (mapping rows, lookups,
+- before_request: between two requests, with no answer left unrecorded (mapping rows, lookups,
   intents being written, a read's answer just in);
 - in_flight: a request was at the gateway and not answered yet;
-- after_response: an answer had been handed over and the functions it applied were not yet recorded.
+- after_response: a write's answer had been handed over and the rows it named were still pending.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class RoundResult:
     round: int
     rows: int
     kills: list[Kill] = field(default_factory=list)
-    runs_to_converge: int = 0
+    runs_to_converge: int = 0  # runs to the first exit 0: after the kills, or while the emulator died
     verdict: Verdict = field(default_factory=Verdict)
     idle_rerun_requests: int = 0  # gateway requests of one more sync after convergence (must be 0)
     missed: list[str] = field(default_factory=list)  # targets whose moment never came (the run ended)
@@ -121,8 +121,8 @@ class CrashReport:
         for r in self.rounds:
             lines.append(
                 f"round {r.round}: {r.rows} rows, {len(r.kills) + len(r.emulator_kills)} kills, "
-                f"converged in {r.runs_to_converge} "
-                f"more run(s); idle rerun made {r.idle_rerun_requests} request(s)"
+                f"{r.runs_to_converge} run(s) to converge; "
+                f"an idle rerun made {r.idle_rerun_requests} request(s)"
                 + (f"; missed (run ended first): {', '.join(r.missed)}" if r.missed else "")
                 + "\n  "
                 + r.verdict.describe().replace("\n", "\n  ")

@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from tests.support.project import DbtProject
 
@@ -77,10 +78,11 @@ class SyncProcess:
             reader.start()
         return self
 
-    def _read_stdout(self, stream: object) -> None:
+    def _read_stdout(self, stream: IO[bytes]) -> None:
         buffer = b""
         while True:
-            chunk = os.read(stream.fileno(), 65536)  # type: ignore[attr-defined]
+            # os.read returns what is there now: a progress line is seen the moment it is printed.
+            chunk = os.read(stream.fileno(), 65536)
             if not chunk:
                 break
             buffer += chunk
@@ -97,9 +99,8 @@ class SyncProcess:
                 self.lines.append(Line(time.monotonic(), _ANSI.sub("", buffer.decode("utf-8", "replace"))))
             self._changed.notify_all()
 
-    def _read_stderr(self, stream: object) -> None:
-        data = stream.read()  # type: ignore[attr-defined]
-        self.stderr = data.decode("utf-8", "replace")
+    def _read_stderr(self, stream: IO[bytes]) -> None:
+        self.stderr = stream.read().decode("utf-8", "replace")
 
     @property
     def pid(self) -> int:
@@ -163,13 +164,6 @@ class SyncProcess:
     def lines_before(self, moment: float) -> Sequence[Line]:
         with self._changed:
             return [line for line in self.lines if line.at <= moment]
-
-
-def run_to_end(project: DbtProject, *args: str, timeout: float = 600, **kwargs: object) -> SyncProcess:
-    """Run a sync child to its end (no kill); the returned process holds its output and exit code."""
-    process = SyncProcess(project, *args, **kwargs).start()  # type: ignore[arg-type]
-    process.wait(timeout)
-    return process
 
 
 def build_released(project: DbtProject) -> None:

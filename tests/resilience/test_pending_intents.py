@@ -4,9 +4,9 @@ user would before the next run, and checks what Intacct and the state end up wit
 
 These are the situations the crash test reaches by chance, made deterministic. They were written against
 an engine that re-sent an open intent's old payload under the row's new hash (a change made meanwhile was
-never sent), never settled an intent whose row had left the model, and recorded journal entries resolved
-as "already applied" without their RECORDNO; all three were fixed in 8978c69 and these tests keep them
-fixed. What is still wrong is described in the xfail reason of the test that shows it.
+never sent), never settled an intent whose row had left the model, recorded journal entries resolved as
+"already applied" without their RECORDNO (fixed in 8978c69), and read each such create back with a query
+of its own (fixed in ded6380); these tests keep them fixed.
 """
 
 from __future__ import annotations
@@ -140,11 +140,6 @@ def test_a_journal_entry_applied_without_an_answer_is_recorded_with_its_recordno
     assert {key: state[(ENTRIES_MODEL, key)]["recordno"] for key in posted} == posted
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cost: each create resolved as 'already applied' is read back with its own query request "
-    "(engine._already_applied calls _query_refs per row): N billed queries instead of one per batch",
-)
 def test_creates_applied_without_an_answer_are_read_back_in_bulk(
     project: DbtProject, tap: WireTap, admin: EmulatorAdmin
 ) -> None:
@@ -157,5 +152,5 @@ def test_creates_applied_without_an_answer_are_read_back_in_bulk(
     rerun = tap.exchanges[before:]
     reads = [e for e in rerun if not e.writes]
     assert len(admin.records("CUSTOMER")) == 40
-    # One login, and at most one read-back query per batch of 20.
+    # One login, and at most one read-back query per batch of 20 (each query is a billed transaction).
     assert len(reads) <= 3, f"{len(reads)} read requests to resolve 40 already-applied creates"
