@@ -315,6 +315,11 @@ class CrashSettings:
     batch_size: int = 20
     latency_ms: int = 50
     jitter_ms: int = 50
+    # Requests in flight at once, by round (the last value for later rounds): a kill can catch two.
+    concurrency: tuple[int, ...] = (1, 2)
+
+    def concurrency_of(self, round_no: int) -> int:
+        return self.concurrency[min(round_no, len(self.concurrency)) - 1]
 
 
 def crash_rounds(
@@ -332,7 +337,6 @@ def crash_rounds(
     started = time.monotonic()
     report = CrashReport(seed=seed)
     admin.set_faults(latency_ms=settings.latency_ms, jitter_ms=settings.jitter_ms)
-    project.write_intacct_yml(batch_size=settings.batch_size)
     write_models(project)
     killer = SyncKiller(project, tap, admin, rng, (settings.latency_ms + settings.jitter_ms / 2) / 1000, log)
     dataset = Dataset.generate(rng, settings.customers, settings.entries)
@@ -348,9 +352,11 @@ def crash_rounds(
             )
         write_dataset(project, dataset)
         build_released(project)
+        concurrency = settings.concurrency_of(round_no)
+        project.write_intacct_yml(batch_size=settings.batch_size, concurrency=concurrency)
         result = RoundResult(round=round_no, rows=dataset.rows)
         report.rounds.append(result)
-        log(f"round {round_no}: {dataset.rows} rows")
+        log(f"round {round_no}: {dataset.rows} rows, {concurrency} request(s) in flight")
         for target in kill_plan(rng, repeats):
             kill = killer.kill_once(number + 1, round_no, target, dataset)
             if kill is None:
@@ -495,8 +501,6 @@ def emulator_kill_rounds(
     rng = random.Random(seed)
     started = time.monotonic()
     report = CrashReport(seed=seed)
-    # The client retries long enough to outlive an outage; a run that gives up is simply rerun.
-    project.write_intacct_yml(batch_size=settings.batch_size // 2, max_retries=8, timeout_seconds=10)
     write_models(project)
     dataset = Dataset.generate(rng, settings.customers, settings.entries)
     owed = 0  # kills a round could not make before its sync ended go to the next round
@@ -512,9 +516,14 @@ def emulator_kill_rounds(
             )
         write_dataset(project, dataset)
         build_released(project)
+        # The client retries long enough to outlive an outage; a run that gives up is simply rerun.
+        concurrency = settings.concurrency_of(round_no)
+        project.write_intacct_yml(
+            batch_size=settings.batch_size // 2, max_retries=8, timeout_seconds=10, concurrency=concurrency
+        )
         result = RoundResult(round=round_no, rows=dataset.rows)
         report.rounds.append(result)
-        log(f"round {round_no}: {dataset.rows} rows")
+        log(f"round {round_no}: {dataset.rows} rows, {concurrency} request(s) in flight")
         # Half the kills at random from the start, half once the journal entries start: both models'
         # requests see the emulator die.
         plan = [(None, wanted - wanted // 2), (_nth_start(1), wanted // 2)]
