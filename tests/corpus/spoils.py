@@ -45,6 +45,13 @@ def _drop_data(answer: bytes) -> bytes:
     return _DATA.sub(b"", answer)
 
 
+def _foreign_endpoint(answer: bytes) -> bytes:
+    # A login answer naming another host as the session's endpoint: the session must not be sent there.
+    return re.sub(
+        rb"<endpoint>[^<]*</endpoint>", b"<endpoint>https://intacct.evil.example/xmlgw</endpoint>", answer
+    )
+
+
 SPOILS: Mapping[str, Callable[[], Spoil]] = {
     "billion_laughs": lambda: Spoil(body=BILLION_LAUGHS, name="billion laughs"),
     "external_entity": lambda: Spoil(body=EXTERNAL_ENTITY, name="external entity"),
@@ -52,15 +59,20 @@ SPOILS: Mapping[str, Callable[[], Spoil]] = {
     "not_xml": lambda: Spoil(body=b"\x00\xff garbage \xfe", name="not XML"),
     "missing_result": lambda: Spoil(transform=_drop_last_result, name="a result left out"),
     "success_without_data": lambda: Spoil(transform=_drop_data, name="success without <data>"),
+    "foreign_endpoint": lambda: Spoil(transform=_foreign_endpoint, name="session endpoint on another host"),
 }
 
 
 def spoiler(gateway: Mapping[str, Any]) -> Tamper:
-    """The WireTap tamper for a scenario's `gateway:` settings."""
+    """The WireTap tamper for a scenario's `gateway:` settings (`writes_only: false` to spoil reads and
+    logins as well)."""
     make = SPOILS[gateway["spoil"]]
     marker = str(gateway["when"]).encode("utf-8")
+    writes_only = bool(gateway.get("writes_only", True))
 
     def tamper(_: int, body: bytes) -> Spoil | None:
-        return make() if marker in body and b"<uniqueid>true</uniqueid>" in body else None
+        if marker not in body or (writes_only and b"<uniqueid>true</uniqueid>" not in body):
+            return None
+        return make()
 
     return tamper

@@ -7,8 +7,9 @@ warehouses it names) and `expect.yml`:
     warehouses: [duckdb, postgres]          # default: [duckdb]
     connection: {batch_size: 1}             # intacct.yml settings (optional)
     seed_column_types: {seed: {column: type}}
-    gateway: {spoil: doctype, when: "C-EVIL"}   # hostile responses: the WireTap answers requests
-                                            #   containing `when` with the spoiled answer instead
+    gateway: {spoil: billion_laughs, when: "C-EVIL"}   # hostile responses: the WireTap answers write
+                                            #   requests containing `when` with the spoiled answer
+                                            #   instead (`writes_only: false`: any request)
     xfail: "one line: the bug"              # the scenario shows a bug (strict xfail)
     sync:                                   # the first sync
       exit_code: 1

@@ -1,8 +1,10 @@
-"""Intacct and the project changing under the state: records deleted in Intacct by someone else, a
-model renamed in a refactor. The sync must still converge, and still write each row once."""
+"""Intacct and the project changing under the state, and runs overlapping: records deleted in Intacct by
+someone else, a model renamed in a refactor, two syncs started at once (two CI jobs). The sync must
+still converge, and still write each row once."""
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +14,17 @@ from lxml import etree
 
 from dbt_intacct.emulator import EmulatorAdmin, EmulatorConfig, EmulatorServer
 from dbt_intacct.xml.request import Function
-from tests.resilience.dataset import ENTRIES_ENTRY, ENTRIES_MODEL, entries_model_sql
+from tests.resilience.dataset import (
+    ENTRIES_ENTRY,
+    ENTRIES_MODEL,
+    Dataset,
+    entries_model_sql,
+    state_rows,
+    verify,
+    write_dataset,
+    write_models,
+)
+from tests.resilience.processes import SyncProcess, build_released
 from tests.support.intacct import demo_client
 from tests.support.project import DbtProject
 
@@ -126,3 +138,28 @@ def test_renaming_a_journal_entries_model_does_not_post_its_entries_again(
     project.sync()
     posted = Counter(str(b["REFERENCENO"]) for b in admin.records("GLBATCH"))
     assert posted == {"JE-1": 1}, f"journal entries in Intacct by REFERENCENO: {dict(posted)}"
+
+
+@pytest.mark.parametrize("warehouse", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_two_syncs_started_together_write_each_row_once(
+    tmp_path: Path, server: EmulatorServer, admin: EmulatorAdmin, warehouse: str
+) -> None:
+    admin.set_faults(latency_ms=30)  # the first sync is still sending when the second starts
+    project = DbtProject(tmp_path / "proj", warehouse, server.url)
+    try:
+        dataset = Dataset.generate(random.Random(8), customers=100, entries=100)
+        write_models(project)
+        write_dataset(project, dataset)
+        build_released(project)
+        project.write_intacct_yml(batch_size=10)
+        syncs = [SyncProcess(project, "--lock-timeout", "120").start() for _ in range(2)]
+        codes = sorted(sync.wait() for sync in syncs)
+        outputs = "\n".join(sync.output[-500:] + sync.stderr[-500:] for sync in syncs)
+        # Postgres: the second waits for the first's lock, then has nothing to do. DuckDB: the file is
+        # locked by whoever has it open, so the second is refused at once, having sent nothing.
+        assert codes == ([0, 0] if warehouse == "postgres" else [0, 2]), outputs
+        assert warehouse == "postgres" or "Nothing was sent" in outputs
+        verdict = verify(dataset, admin.records("CUSTOMER"), admin.records("GLBATCH"), state_rows(project))
+        assert verdict.ok, verdict.describe()
+    finally:
+        project.drop_postgres_schemas()
