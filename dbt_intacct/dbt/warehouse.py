@@ -245,10 +245,14 @@ class Warehouse:
             return
         lists = [[_bindable(v) for v in column] for column in zip(*rows, strict=True)]
         unnested = ", ".join("unnest(?)" for _ in columns)
+        connections = self._adapter.connections
         try:
-            self._adapter.connections.add_query(
-                f"insert into {relation} ({names}) select {unnested}", auto_begin=True, bindings=lists
-            )
+            # Straight to the cursor, in dbt's transaction: add_query's events cost more than the insert
+            # itself for a batch of 50 outcomes (3.5 ms against 1.3 ms).
+            connection = connections.get_thread_connection()
+            if not connection.transaction_open:
+                connections.begin()
+            connection.handle.cursor().execute(f"insert into {relation} ({names}) select {unnested}", lists)
         except Exception as exc:
             raise WarehouseError(_first_line(exc)) from exc
 
