@@ -428,6 +428,22 @@ def alternate(runs: int, *steps: tuple[str, Callable[[], CommandRun]]) -> dict[s
     return found
 
 
+# The diff's statements as bench/phases.py names them, for the breakdown lines of the reports.
+DIFF_STATEMENTS = (
+    ("key problems (NULL and shared keys)", "diff.key_problems"),
+    ("change set (hash, compare, materialise)", "diff.change_table"),
+    ("removals (rows that left the model)", "diff.removal_table"),
+)
+
+
+def diff_breakdown(runs: Sequence[CommandRun], indent: str) -> list[Figure]:
+    """One reported figure per statement of the diff, from phased runs."""
+    return [
+        Figure(f"{indent}{label}", tuple(run.phases.get(key, float("nan")) for run in runs), "s", None)
+        for label, key in DIFF_STATEMENTS
+    ]
+
+
 def load_average() -> str:
     """The machine's 1-minute load average, printed with the figures (the machines are shared)."""
     try:

@@ -29,6 +29,7 @@ from bench.harness import (
     Figure,
     alternate,
     bench_project,
+    diff_breakdown,
     emulator_env,
     load_average,
     prepare_synced,
@@ -43,8 +44,10 @@ DIFF_TARGET = 1.0
 POSTGRES_RATIO_TARGET = 2.0
 
 
-def measure(warehouse: str, model: str, rows: int, runs: int, quick: bool) -> dict[str, list[float]]:
-    """The figures of one warehouse: seconds per run, peak memory, API requests."""
+def measure(
+    warehouse: str, model: str, rows: int, runs: int, quick: bool
+) -> tuple[dict[str, list[float]], list[Figure]]:
+    """The figures of one warehouse (seconds per run, peak memory, API requests) and the diff's breakdown."""
     with (
         EmulatorProcess(env=emulator_env()) as emulator,
         bench_project(warehouse, [model], endpoint=emulator.url) as project,
@@ -68,7 +71,7 @@ def measure(warehouse: str, model: str, rows: int, runs: int, quick: bool) -> di
             "diff": [r.phases["diff"] for r in found["phases"]],
             "startup": [r.phases["startup"] for r in found["phases"]],
             "rss": [r.max_rss_mb for r in found["plain"]],
-        }
+        }, diff_breakdown(found["phases"], "    ")
 
 
 def main() -> int:
@@ -88,7 +91,8 @@ def main() -> int:
     figures: dict[str, dict[str, list[float]]] = {}
     ok = True
     for warehouse in args.warehouse:
-        figures[warehouse] = found = measure(warehouse, model, rows, runs, args.quick)
+        found, breakdown = measure(warehouse, model, rows, runs, args.quick)
+        figures[warehouse] = found
         # The targets are stated for DuckDB; Postgres's are relative to DuckDB's (below).
         targets = warehouse == "duckdb"
         ok &= report(
@@ -102,6 +106,7 @@ def main() -> int:
                     WHOLE_COMMAND_TARGET if targets else None,
                 ),
                 Figure("  of which the diff", tuple(found["diff"]), "s", DIFF_TARGET if targets else None),
+                *breakdown,
                 Figure("  dbt adapter start-up, reported", tuple(found["startup"]), "s", None),
                 Figure("peak memory (max RSS)", tuple(found["rss"]), "MB", None),
             ],

@@ -32,6 +32,7 @@ from bench.harness import (
     alternate,
     bench_project,
     change_one_percent,
+    diff_breakdown,
     load_average,
     prepare_synced,
     report,
@@ -45,7 +46,7 @@ MEMORY_RATIO_TARGET = 2.0
 POSTGRES_RATIO_TARGET = 2.0
 
 
-def measure(warehouse: str, model: str, rows: int, runs: int) -> dict[str, list[float]]:
+def measure(warehouse: str, model: str, rows: int, runs: int) -> tuple[dict[str, list[float]], list[Figure]]:
     """Plan runs (plain and phased, interleaved with start-up runs) on one warehouse at one size."""
     with bench_project(warehouse, [model]) as project:
         prepare_synced(project, model, rows, real_sync=False)
@@ -71,7 +72,7 @@ def measure(warehouse: str, model: str, rows: int, runs: int) -> dict[str, list[
         "build": [r.phases["read"] + r.phases["process"] for r in found["phases"]],
         "rss": [r.max_rss_mb for r in found["plain"]],
         "functions": [float(expected)],
-    }
+    }, diff_breakdown(found["phases"], "        ")
 
 
 def main() -> int:
@@ -95,11 +96,12 @@ def main() -> int:
     figures: dict[str, dict[str, list[float]]] = {}
     ok = True
     for warehouse in args.warehouse:
-        big = figures[warehouse] = measure(warehouse, model, rows, runs)
+        big, breakdown = measure(warehouse, model, rows, runs)
+        figures[warehouse] = big
         targets = warehouse == "duckdb"
         memory = []
         if small:
-            little = measure(warehouse, model, small, runs)
+            little, _ = measure(warehouse, model, small, runs)
             memory = [
                 Figure(f"peak memory at {small:,} rows", tuple(little["rss"]), "MB", None),
                 Figure(
@@ -122,6 +124,7 @@ def main() -> int:
                 ),
                 Figure("  the same, timed inside the tool", tuple(big["tool"]), "s", None),
                 Figure("    of which the diff", tuple(big["diff"]), "s", None),
+                *breakdown,
                 Figure("    of which reading, mapping, building, validating", tuple(big["build"]), "s", None),
                 Figure(
                     "peak memory (max RSS)", tuple(big["rss"]), "MB", MEMORY_TARGET_MB if targets else None
