@@ -31,6 +31,7 @@ from dbt_intacct.xml.request import Function
 from dbt_intacct.xml.response import FunctionResult
 
 PAGE_SIZE = 1000
+GONE = "the record was deleted in Intacct; created again"
 ALREADY_APPLIED = "applied by an earlier attempt (same controlid)"
 LOOKUP_CHUNK = 1000  # keys per `in` filter; the client splits larger lookups the same way
 SAMPLES_PER_ACTION = 3
@@ -281,7 +282,12 @@ class ModelSync:
             except RowRejected as exc:
                 outcomes.append(self._rejected(row, exc))
         matches = self._lookup_matches(mapped)
+        adopted = self._existing_records(mapped)
         for row, values in mapped:
+            existing = adopted.get(str(row["__key"]))
+            if existing is not None:
+                outcomes.append(self._adopt(row, existing))
+                continue
             decision = self._decide(row, values, matches)
             if isinstance(decision, Outcome):
                 outcomes.append(decision)
@@ -337,6 +343,44 @@ class ModelSync:
             status=st.FAILED,
             version=int(row["__version"]),
             message=message,
+        )
+
+    def _existing_records(self, mapped: Sequence[tuple[dict[str, Any], MappedRow]]) -> dict[str, RecordRef]:
+        """Money records that already exist in Intacct for rows the state does not know (insert mode).
+
+        A journal entry, invoice, adjustment or transaction is created at most once per row: when the
+        state has no record of a row (the model was renamed, the state schema changed or was lost) but
+        Intacct holds a record with the row's natural ID (a journal entry's REFERENCENO, an invoice or
+        adjustment number, a DOCID, or the tool's own external ID), the row adopts that record instead
+        of posting it again. One query per field and page.
+        """
+        if self.spec.mode != "insert" or self.obj.name not in _ADOPTING_OBJECTS or self.dry_run:
+            return {}
+        wanted: dict[str, dict[str, str]] = {}  # field -> value -> row key
+        for row, values in mapped:
+            if row["__change"] != "new" or row["__recordno"] or row["__intacct_id"]:
+                continue
+            found = natural_key_of_values(self.obj.name, self._with_external_reference(row, values))
+            if found is not None:
+                wanted.setdefault(found[0], {})[found[1]] = str(row["__key"])
+        adopted: dict[str, RecordRef] = {}
+        for field, keys in wanted.items():
+            refs = self._query_refs(field, sorted(keys))
+            adopted.update({keys[value]: ref for value, ref in refs.items() if value in keys})
+        return adopted
+
+    def _adopt(self, row: Mapping[str, Any], ref: RecordRef) -> Outcome:
+        self.result.counts["adopted"] += 1
+        return Outcome(
+            row_key=str(row["__key"]),
+            row_hash=row["__hash"],
+            action="none",
+            status=st.OK,
+            version=int(row["__version"]),
+            recordno=ref.recordno,
+            intacct_id=ref.id,
+            message="already in Intacct (found by its natural ID): not created again",
+            line_counts=row["__line_counts"],
         )
 
     def _unchanged(self, row: Mapping[str, Any]) -> Outcome:
@@ -431,7 +475,7 @@ class ModelSync:
     ) -> PlannedFunction:
         previous = row.get("__line_counts")
         if action == CREATE:
-            body = self.obj.build_create(values.values, values.custom_fields)
+            body = self.obj.build_create(self._with_external_reference(row, values), values.custom_fields)
         else:
             body = self.obj.build_update(
                 ref or RecordRef(),
@@ -451,6 +495,14 @@ class ModelSync:
             line_counts=json.dumps(counts, sort_keys=True) if counts else previous,
             previous_line_counts=previous,
         )
+
+    def _with_external_reference(self, row: Mapping[str, Any], values: MappedRow) -> Mapping[str, Any]:
+        """A create of an invoice, adjustment or transaction carries an external ID the tool can find it
+        by if its answer is lost (`dbti-` and a digest of the model and row key), unless the model maps
+        `externalid` itself."""
+        if self.obj.name not in _EXTERNAL_REFERENCE_OBJECTS or values.values.get("externalid") is not None:
+            return values.values
+        return {**values.values, "externalid": external_reference(self.spec.model_id, str(row["__key"]))}
 
     def _planned(
         self,
@@ -707,6 +759,8 @@ class ModelSync:
                 outcome, duplicate = self._outcome(p, answer.get(function.controlid))
                 if duplicate:
                     duplicates.append(p)
+                    if outcome.message == GONE:
+                        outcomes.append(outcome)  # forget the RECORDNO now; the row is created below
                     continue
             outcomes.append(outcome)
             if outcome.status in st.WRITTEN:
@@ -768,6 +822,8 @@ class ModelSync:
             and p.match_value is not None
         ):
             return replace(base, status=st.FAILED), True
+        if p.action != CREATE and p.ref is not None and _record_is_gone(result.message, p.ref):
+            return self._gone(p, base, result.message)
         if result.is_repeated_controlid:
             return self._already_applied(p, base), False
         error = result.errors[0] if result.errors else None
@@ -778,6 +834,23 @@ class ModelSync:
             RowError(row_key=p.row_key, field=None, message=message, errorno=errorno, stage="failed")
         )
         return replace(base, status=st.FAILED, errorno=errorno, message=message), False
+
+    def _gone(self, p: PlannedFunction, base: Outcome, message: str) -> tuple[Outcome, bool]:
+        """The record was deleted in Intacct by someone else.
+
+        A delete or clear of it is done (nothing is left). An update forgets the RECORDNO: an upsert
+        row is then matched again and created, in this run; an update row waits to be matched again.
+        """
+        if p.action in {DELETE, CLEAR}:
+            self.result.counts["deleted"] += 1
+            return replace(base, status=st.DELETED, message=f"already gone in Intacct: {message}"), False
+        forgotten = replace(base, status=st.FAILED, recordno=None, intacct_id=None, line_counts=None)
+        if self.spec.mode == "upsert":
+            return replace(forgotten, message=GONE), True
+        text = f"the record no longer exists in Intacct ({message}); the row is matched again on the next run"
+        self.result.counts["failed"] += 1
+        self.result.add_error(RowError(row_key=p.row_key, field=None, message=text, stage="failed"))
+        return replace(forgotten, message=text), False
 
     def _already_applied(self, p: PlannedFunction, base: Outcome) -> Outcome:
         """Intacct says this controlid already ran: the write happened in an earlier, unanswered attempt.
@@ -816,15 +889,22 @@ class ModelSync:
                     )
         return outcomes
 
-    def _updates_after_duplicates(self, creates: Sequence[PlannedFunction]) -> list[PlannedFunction]:
-        """Upsert creates that hit an existing record (BL34000061): match them now and update instead."""
+    def _updates_after_duplicates(self, followups: Sequence[PlannedFunction]) -> list[PlannedFunction]:
+        """Upsert rows to match again now: creates that hit an existing record (BL34000061) become
+        updates of it; updates of a record deleted in Intacct update its successor, or create it again."""
         match = self.spec.match
         assert match is not None
-        refs = self._query_refs(match.field, sorted({_match_key(p.match_value) for p in creates}))
+        refs = self._query_refs(match.field, sorted({_match_key(p.match_value) for p in followups}))
         planned: list[PlannedFunction] = []
         outcomes: list[Outcome] = []
-        for p in creates:
+        for p in followups:
             ref = refs.get(_match_key(p.match_value))
+            if ref is None and p.action == UPDATE:
+                body = self._rebuild(p, None)
+                planned.append(
+                    self._planned(p.row_key, p.row_hash, CREATE, None, p.version, body, p.match_value)
+                )
+                continue
             if ref is None:
                 message = (
                     f"Intacct reports a duplicate but no {self.obj.intacct_object} has "
@@ -846,15 +926,18 @@ class ModelSync:
                     )
                 )
                 continue
-            body = self._rebuild_as_update(p, ref)
+            body = self._rebuild(p, ref)
             planned.append(self._planned(p.row_key, p.row_hash, UPDATE, ref, p.version, body, p.match_value))
         self.store.record_outcomes(self.run_id, self.spec.model_id, outcomes)
         return planned
 
-    def _rebuild_as_update(self, p: PlannedFunction, ref: RecordRef) -> etree._Element:
+    def _rebuild(self, p: PlannedFunction, ref: RecordRef | None) -> etree._Element:
+        """The row's function again, as an update of `ref` or (None) a create."""
         rows = self._rows_for_keys([p.row_key])
         row = rows[p.row_key]
         values = map_row(self.spec, row, self._references([row]))
+        if ref is None:
+            return self.obj.build_create(values.values, values.custom_fields)
         return self.obj.build_update(ref, values.values, values.custom_fields)
 
     def _rows_for_keys(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -898,13 +981,35 @@ class ModelSync:
 _PAYLOAD_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
+# Objects whose creates get the tool's external reference when the model maps no `externalid`.
+_EXTERNAL_REFERENCE_OBJECTS = frozenset({"invoice", "ar_adjustment", "transaction"})
+# Insert-only money objects whose rows adopt an existing record with their natural ID.
+_ADOPTING_OBJECTS = frozenset({"journal_entry", "invoice", "ar_adjustment", "transaction"})
+# Wording Intacct uses when the record a function names does not exist (API.md section 4).
+_GONE_WORDING = ("cannot find", "non-existing", "non existing", "does not exist", "not found")
+
+
+def external_reference(model_id: str, row_key: str) -> str:
+    """The external ID the tool writes on a create, stable for a model row (20 characters)."""
+    return "dbti-" + hashlib.sha256(f"{model_id}\x1f{row_key}".encode()).hexdigest()[:15]
+
+
+def _record_is_gone(message: str, ref: RecordRef) -> bool:
+    """Whether Intacct refused a function because the very record it names no longer exists: the
+    wording says so and the message names the record's RECORDNO or ID (not, say, a missing customer)."""
+    text = message.lower()
+    names_record = any(key and str(key).lower() in text for key in (ref.recordno, ref.id))
+    return names_record and any(words in text for words in _GONE_WORDING)
+
+
 # Where a create's payload names the record (query field, path in the function body), to read it back.
 _NATURAL_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
     "customer": (("CUSTOMERID", "CUSTOMER/CUSTOMERID"),),
     "contact": (("CONTACTNAME", "CONTACT/CONTACTNAME"),),
-    "invoice": (("RECORDID", "invoiceno"),),
-    "ar_adjustment": (("RECORDID", "adjustmentno"),),
+    "invoice": (("RECORDID", "invoiceno"), ("EXTERNALID", "externalid")),
+    "ar_adjustment": (("RECORDID", "adjustmentno"), ("EXTERNALID", "externalid")),
     "journal_entry": (("REFERENCENO", "GLBATCH/REFERENCENO"),),
+    "transaction": (("EXTERNALID", "externalid"),),
     "ar_payment": (),
 }
 
@@ -913,11 +1018,23 @@ def natural_key(object_name: str, body: etree._Element) -> tuple[str, str] | Non
     """(query field, value) naming the record a create function writes, when its payload has one."""
     if object_name == "transaction":
         definition, number = body.findtext("transactiontype"), body.findtext("documentno")
-        return ("DOCID", f"{definition}-{number}") if definition and number else None
+        if definition and number:
+            return "DOCID", f"{definition}-{number}"
     for field, path in _NATURAL_KEYS.get(object_name, ()):
         value = body.findtext(path)
         if value:
             return field, value
+    return None
+
+
+def natural_key_of_values(object_name: str, values: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The same, from a row's mapped values (before the function is built)."""
+    if object_name == "transaction" and values.get("transactiontype") and values.get("documentno"):
+        return "DOCID", f"{values['transactiontype']}-{values['documentno']}"
+    for field, path in _NATURAL_KEYS.get(object_name, ()):
+        value = values.get(path.split("/")[-1] if "/" in path else path)
+        if value not in (None, ""):
+            return field, str(value)
     return None
 
 
