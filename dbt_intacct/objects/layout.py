@@ -567,8 +567,8 @@ class Shape:
         write_nodes(self._nodes_for(flat), flat, parent, build)
 
     def _nodes_for(self, flat: Mapping[str, Any]) -> tuple[Node, ...]:
-        """The nodes a row with these keys can write: a catalogue has 30 to 70 fields and a row maps
-        a dozen, and the rows of a model share a few key sets, so the pruned layout is kept per set."""
+        """The nodes a row with these keys can write: a catalogue has up to 70 fields, a row maps a
+        dozen, and the rows of a model share a few key sets, so the pruned layout is kept per set."""
         keys = frozenset(flat)
         nodes = self._pruned.get(keys)
         if nodes is None:
