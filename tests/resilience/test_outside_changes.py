@@ -80,11 +80,6 @@ def delete_in_intacct(admin: EmulatorAdmin, customer_id: str) -> None:
     assert result.ok, result.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a delete Intacct refuses because the record is already gone (BL01001973 'Cannot find "
-    "Customer with key') fails the row on every run; the record is gone, as the delete behaviour wants",
-)
 def test_a_row_removed_from_the_model_whose_record_was_already_deleted_settles(
     project: DbtProject, admin: EmulatorAdmin
 ) -> None:
@@ -96,11 +91,6 @@ def test_a_row_removed_from_the_model_whose_record_was_already_deleted_settles(
     assert project.state("intacct_customers")["C2"]["status"] == "deleted"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: an upsert row whose record was deleted in Intacct is updated by its stored RECORDNO "
-    "('Cannot update non-existing CUSTOMER') on every run, never matched again nor created",
-)
 def test_an_upsert_row_whose_record_was_deleted_in_intacct_is_created_again(
     project: DbtProject, admin: EmulatorAdmin
 ) -> None:
@@ -113,11 +103,6 @@ def test_an_upsert_row_whose_record_was_deleted_in_intacct_is_created_again(
     assert names == {"C1": "One", "C2": "Two renamed"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: the state is keyed by the model's unique_id, so renaming a journal entries model (or the "
-    "dbt project) makes every row new and posts every entry again, though each carries its REFERENCENO",
-)
 def test_renaming_a_journal_entries_model_does_not_post_its_entries_again(
     project: DbtProject, admin: EmulatorAdmin
 ) -> None:
