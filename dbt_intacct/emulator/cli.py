@@ -92,7 +92,11 @@ def _fault_option(values: tuple[str, ...]) -> dict[str, Any]:
     help="Largest request accepted.",
 )
 @click.option(
-    "--latency-ms", type=float, default=0, show_default=True, help="Delay added to every gateway request."
+    "--latency-ms",
+    type=float,
+    default=0,
+    show_default=True,
+    help="Time every gateway answer takes (the emulator's own work included).",
 )
 @click.option("--jitter-ms", type=float, default=0, show_default=True, help="Random extra delay, 0 to this.")
 @click.option(

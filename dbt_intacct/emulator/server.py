@@ -115,6 +115,12 @@ class Emulator:
         self.store.close()
 
 
+def _sleep_until(deadline: float) -> None:
+    remaining = deadline - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -180,10 +186,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 self._send(413, XML_TYPE, control_failure(None, error), close=True)
                 return
-            delay = plan.delay_seconds()
-            if delay:
-                time.sleep(delay)
+            # Latency is the time Intacct takes to answer: the answer leaves no sooner than this after
+            # the request arrived, and the emulator's own work counts within it (as Intacct's does).
+            deadline = time.monotonic() + plan.delay_seconds()
             before = plan.first_of(fault_kinds.BEFORE)
+            if before is not None:
+                _sleep_until(deadline)
             if before == "http_429":
                 self._rate_limited(plan, "Rate limit exceeded")
                 return
@@ -211,6 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
                 error = GatewayError(GENERIC_PROCESSING, "There was an error processing the request.")
                 self._send(500, XML_TYPE, control_failure(None, error))
                 return
+            _sleep_until(deadline)
             after = plan.first_of(fault_kinds.AFTER)
             if after == "drop_after_commit":
                 self._drop()
