@@ -27,7 +27,6 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -255,6 +254,13 @@ class IntacctClient:
         self._counters_lock = threading.Lock()
         self._on_call_lock = threading.Lock()
         self._rng_lock = threading.Lock()
+        # While execute_batches runs, every request of this client takes one of its `concurrency` slots;
+        # the caller's own requests (lookups between batches) go ahead of the queued batches.
+        self._slots = threading.Condition()
+        self._slot_limit: int | None = None
+        self._slots_taken = 0
+        self._slots_wanted = 0  # requests other than the pipeline's waiting for a slot
+        self._local = threading.local()
 
     # --- public API ----------------------------------------------------------------------------
 
@@ -303,40 +309,125 @@ class IntacctClient:
         uniqueid: bool,
         concurrency: int = 1,
         transaction: bool = False,
+        ahead: int = 0,
     ) -> Iterator[tuple[Sequence[Function], dict[str, FunctionResult] | IntacctError]]:
         """Send batches with up to ``concurrency`` requests in flight; yield each outcome as it lands.
 
-        ``batches`` is consumed lazily. Outcomes come in completion order. A ``TerminalIntacctError``
-        stops further sends: the batches in flight finish and are yielded, the rest are never taken
-        from ``batches``. Closing the iterator early waits for the requests in flight.
+        ``batches`` is consumed lazily, in the caller's thread: a batch is taken when a request slot is
+        free, or up to ``ahead`` batches sooner, into a queue from which the sending threads take their
+        next request the moment one lands. Slots are refilled before outcomes are handed over, so the
+        caller's work on an outcome, or on the batches it prepares, leaves no slot empty while batches
+        are ready. Outcomes come in completion order.
+
+        A ``TerminalIntacctError`` stops further sends: the requests in flight finish and are yielded,
+        batches already taken but not sent (at most ``ahead``) are dropped, the rest are never taken from
+        ``batches``. An exception raised by ``batches`` stops sends the same way and is raised once the
+        requests in flight have been yielded. Closing the iterator early waits for the requests in
+        flight. While it runs, the client's other requests (a lookup made by the caller between
+        batches) take one of the ``concurrency`` slots, ahead of the queued batches.
         """
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-        pending = iter(batches)
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="intacct-send") as pool:
-            in_flight: dict[Future[dict[str, FunctionResult] | IntacctError], Sequence[Function]] = {}
+        if ahead < 0:
+            raise ValueError(f"ahead must not be negative, got {ahead}")
+        source = iter(batches)
+        lock = threading.Condition()
+        ready: deque[Sequence[Function]] = deque()
+        landed: deque[tuple[Sequence[Function], dict[str, FunctionResult] | IntacctError]] = deque()
+        busy = 0
+        stopped = False  # nothing more is sent: a terminal error, a failing source, or the caller closed
+        exhausted = False  # the source has no more batches
+        failure: BaseException | None = None
 
-            def fill() -> None:
-                while len(in_flight) < concurrency:
-                    batch = next(pending, None)
-                    if batch is None:
+        def wanted() -> bool:  # holding the lock
+            return not stopped and not exhausted and len(ready) + busy < concurrency + ahead
+
+        def over() -> bool:  # holding the lock
+            return busy == 0 and not landed and (stopped or (exhausted and not ready))
+
+        def send() -> None:
+            nonlocal busy, stopped, failure
+            self._local.pipeline = True
+            while True:
+                with lock:
+                    while not ready and not stopped and not exhausted:
+                        lock.wait()
+                    if stopped or not ready:
                         return
-                    in_flight[pool.submit(self._execute_outcome, batch, uniqueid, transaction)] = batch
-
-            stopped = False
-            fill()
-            while in_flight:
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    batch = in_flight.pop(future)
-                    outcome = future.result()
+                    batch = ready.popleft()
+                    busy += 1
+                    lock.notify_all()
+                try:
+                    outcome = self._execute_outcome(batch, uniqueid, transaction)
+                except BaseException as error:  # a bug: stop everything, raise it in the caller's thread
+                    with lock:
+                        busy -= 1
+                        failure = failure or error
+                        stopped = True
+                        lock.notify_all()
+                    return
+                with lock:
+                    busy -= 1
+                    landed.append((batch, outcome))
                     # A request too large is the caller's to split; it does not stop the others.
-                    stopped = stopped or (
-                        isinstance(outcome, TerminalIntacctError) and not isinstance(outcome, RequestTooLarge)
-                    )
-                    yield batch, outcome
-                if not stopped:
-                    fill()
+                    if isinstance(outcome, TerminalIntacctError) and not isinstance(outcome, RequestTooLarge):
+                        stopped = True
+                    lock.notify_all()
+
+        def take() -> None:
+            """Move batches from the source to the queue while there is room (in the caller's thread)."""
+            nonlocal stopped, exhausted, failure
+            while True:
+                with lock:
+                    if not wanted():
+                        return
+                try:
+                    batch = next(source)
+                except StopIteration:
+                    with lock:
+                        exhausted = True
+                        lock.notify_all()
+                    return
+                except BaseException as error:
+                    with lock:
+                        failure = failure or error
+                        stopped = True
+                        lock.notify_all()
+                    return
+                with lock:
+                    ready.append(batch)
+                    lock.notify_all()
+
+        owner = self._open_slots(concurrency)
+        senders = [
+            threading.Thread(target=send, name=f"intacct-send-{index}", daemon=True)
+            for index in range(concurrency)
+        ]
+        for sender in senders:
+            sender.start()
+        try:
+            while True:
+                take()
+                with lock:
+                    while not landed and not over() and not wanted():
+                        lock.wait()
+                    outcomes = list(landed)
+                    landed.clear()
+                    finished = over()
+                if outcomes:
+                    take()  # refill first: the caller's work on these outcomes overlaps the next requests
+                    yield from outcomes
+                elif finished:
+                    break
+            if failure is not None:
+                raise failure
+        finally:
+            with lock:
+                stopped = True
+                lock.notify_all()
+            for sender in senders:
+                sender.join()
+            self._close_slots(owner)
 
     def query(
         self,
@@ -580,6 +671,48 @@ class IntacctClient:
                         session.session_id, session.endpoint, renew_at, session.generation
                     )
 
+    # --- request slots while a pipeline runs ----------------------------------------------------
+
+    def _open_slots(self, concurrency: int) -> bool:
+        """Start counting requests against ``concurrency``; False when an outer pipeline already does."""
+        with self._slots:
+            if self._slot_limit is not None:
+                return False
+            self._slot_limit = concurrency
+            return True
+
+    def _close_slots(self, owner: bool) -> None:
+        if owner:
+            with self._slots:
+                self._slot_limit = None
+                self._slots.notify_all()
+
+    def _take_slot(self) -> bool:
+        """Wait for a free slot when a pipeline runs; True when one was taken (give it back)."""
+        pipeline = bool(getattr(self._local, "pipeline", False))
+        with self._slots:
+            if self._slot_limit is None:
+                return False
+            if not pipeline:
+                self._slots_wanted += 1
+            try:
+                while self._slot_limit is not None and self._slots_taken >= self._slot_limit - (
+                    self._slots_wanted if pipeline else 0
+                ):
+                    self._slots.wait()
+            finally:
+                if not pipeline:
+                    self._slots_wanted -= 1
+            if self._slot_limit is None:
+                return False
+            self._slots_taken += 1
+            return True
+
+    def _give_slot(self) -> None:
+        with self._slots:
+            self._slots_taken -= 1
+            self._slots.notify_all()
+
     # --- sending -------------------------------------------------------------------------------
 
     def _execute_outcome(
@@ -620,6 +753,18 @@ class IntacctClient:
         self, functions: Sequence[Function], *, uniqueid: bool, transaction: bool, resend_safe: bool
     ) -> Response:
         """One request with session authentication, retried; re-login once on a rejected session."""
+        counted = self._take_slot()
+        try:
+            return self._send_unslotted(
+                functions, uniqueid=uniqueid, transaction=transaction, resend_safe=resend_safe
+            )
+        finally:
+            if counted:
+                self._give_slot()
+
+    def _send_unslotted(
+        self, functions: Sequence[Function], *, uniqueid: bool, transaction: bool, resend_safe: bool
+    ) -> Response:
         controlid = f"dbt-intacct-{uuid.uuid4().hex}"
         relogged = False
         with self._counters_lock:

@@ -3,12 +3,14 @@
 The life cycle of a model is: `prepare` (relation and columns checked; nothing written), then `run`:
 key problems reported, the change set and the removals materialised in the warehouse and read page by
 page; each page's rows are mapped, matched in bulk, built into functions and checked; their intents are
-written; the functions are sent in batches; every answer is written to the state as it arrives.
+written; the functions are sent in batches, pipelined across pages (the next page is prepared while
+Intacct answers the current one's); every answer is written to the state as it arrives.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -195,10 +197,7 @@ class ModelSync:
         self.result.counts["unchanged"] = max(total - changes.size - self.result.counts["rejected"], 0)
         self.progress.model_started(spec, changes.size + removals.size)
         try:
-            for page in store.pages(changes, PAGE_SIZE):
-                self._process_changes(page)
-            for page in store.pages(removals, PAGE_SIZE):
-                self._process_removals(page)
+            self._process(store.pages(changes, PAGE_SIZE), store.pages(removals, PAGE_SIZE))
         finally:
             store.drop(changes)
             store.drop(removals)
@@ -263,8 +262,46 @@ class ModelSync:
                 ],
             )
 
+    def _process(
+        self, changes: Iterable[list[dict[str, Any]]], removals: Iterable[list[dict[str, Any]]]
+    ) -> None:
+        """Plan the change set's pages, then the removals'; a sync sends them through one pipeline.
+
+        A page is read and planned, and its intents recorded, when the pipeline asks for more batches
+        (a page ahead of the requests in flight), so that Intacct is kept busy across page boundaries.
+        The upsert creates Intacct refuses as duplicates are matched and sent as updates at the end.
+        """
+        pages = itertools.chain(
+            ((self._process_changes, page) for page in changes),
+            ((self._process_removals, page) for page in removals),
+        )
+        if self.dry_run:
+            for plan, page in pages:
+                self._count_plan(plan(page))
+            return
+        by_controlid: dict[str, PlannedFunction] = {}
+        duplicates = self._deliver(self._batches_of_pages(pages, by_controlid), by_controlid)
+        if duplicates:
+            self._send(self._updates_after_duplicates(duplicates))
+
+    def _batches_of_pages(
+        self,
+        pages: Iterable[tuple[Callable[[list[dict[str, Any]]], list[PlannedFunction]], list[dict[str, Any]]]],
+        by_controlid: dict[str, PlannedFunction],
+    ) -> Iterator[list[Function]]:
+        """Each page's batches; a page's intents are recorded (and committed) before its first batch."""
+        for plan, page in pages:
+            planned = plan(page)
+            if not planned:
+                continue
+            self._record_intents(planned)
+            by_controlid.update((p.function.controlid, p) for p in planned)
+            for chunk in _chunks(planned, self.batch_size):
+                yield [p.function for p in chunk]
+
     # -- rows present in the model --------------------------------------------------------------------
-    def _process_changes(self, page: list[dict[str, Any]]) -> None:
+    def _process_changes(self, page: list[dict[str, Any]]) -> list[PlannedFunction]:
+        """Map, match, build and check one page of the change set; record the rows not sent (a sync)."""
         spec = self.spec
         outcomes: list[Outcome] = []
         planned: list[PlannedFunction] = []
@@ -297,13 +334,9 @@ class ModelSync:
                 planned.append(self._plan_function(row, values, action, ref))
             except RowRejected as exc:
                 outcomes.append(self._rejected(row, exc))
-        if self.dry_run:
-            self._count_plan(planned)
-            return
-        self.store.record_outcomes(self.run_id, spec.model_id, outcomes)
-        retries = self._send(planned)
-        if retries:
-            self._send(self._updates_after_duplicates(retries))
+        if not self.dry_run:
+            self.store.record_outcomes(self.run_id, spec.model_id, outcomes)
+        return planned
 
     def _decide(
         self, row: Mapping[str, Any], values: MappedRow, matches: Mapping[str, RecordRef]
@@ -597,7 +630,8 @@ class ModelSync:
         )
 
     # -- rows that left the model ----------------------------------------------------------------------
-    def _process_removals(self, page: list[dict[str, Any]]) -> None:
+    def _process_removals(self, page: list[dict[str, Any]]) -> list[PlannedFunction]:
+        """Plan the delete behaviour of one page of removed rows; record the rows not sent (a sync)."""
         outcomes: list[Outcome] = []
         planned: list[PlannedFunction] = []
         clear_fields = [k for k in self.spec.mapping if k not in self.obj.lines]
@@ -660,11 +694,9 @@ class ModelSync:
                 self.result.add_error(RowError(row_key=row["row_key"], field=exc.field, message=exc.reason))
                 continue
             planned.append(self._planned(row["row_key"], None, action, ref, version, body))
-        if self.dry_run:
-            self._count_plan(planned)
-            return
-        self.store.record_outcomes(self.run_id, self.spec.model_id, outcomes)
-        self._send(planned)
+        if not self.dry_run:
+            self.store.record_outcomes(self.run_id, self.spec.model_id, outcomes)
+        return planned
 
     # -- sending ----------------------------------------------------------------------------------------
     def _send(
@@ -679,8 +711,9 @@ class ModelSync:
         if not intents_recorded:
             self._record_intents(planned)
         by_controlid = {p.function.controlid: p for p in planned}
-        batches = [[p.function for p in chunk] for chunk in _chunks(planned, self.batch_size)]
-        return self._send_batches(batches, by_controlid)
+        return self._deliver(
+            [[p.function for p in chunk] for chunk in _chunks(planned, self.batch_size)], by_controlid
+        )
 
     def _record_intents(self, planned: Sequence[PlannedFunction]) -> None:
         spec = self.spec
@@ -703,56 +736,73 @@ class ModelSync:
             ],
         )
 
-    def _send_batches(
-        self, batches: list[list[Function]], by_controlid: Mapping[str, PlannedFunction]
+    def _deliver(
+        self, batches: Iterable[list[Function]], by_controlid: dict[str, PlannedFunction]
     ) -> list[PlannedFunction]:
-        """Send batches, pipelined; a request refused for its size is split in halves and sent again.
+        """Send batches, pipelined, and record each answer; returns the upsert creates refused as duplicates.
 
-        Raises the IntacctError that stopped sending; the functions left without an answer keep their
-        open intents, which the next run resolves.
+        ``by_controlid`` holds every function whose intent is recorded and whose answer is not (batches
+        may add to it as they are taken); answered functions leave it. A request refused for its size is
+        split in halves, sent when the rest has been answered. Raises the IntacctError that stopped
+        sending; the functions left without an answer keep their open intents, which the next run
+        resolves.
         """
         duplicates: list[PlannedFunction] = []
-        total = sum(len(b) for b in batches)
-        answered = 0
         try:
-            for batch, answer in self.client.execute_batches(
-                batches, uniqueid=True, concurrency=self.concurrency
-            ):
-                if isinstance(answer, RequestTooLarge):
-                    answered += len(batch)  # the halves (or the row) account for themselves
-                    if len(batch) > 1:
-                        half = len(batch) // 2
-                        duplicates += self._send_batches(
-                            [list(batch[:half]), list(batch[half:])], by_controlid
-                        )
-                    else:
-                        self.progress.rows_sent(self.spec, 1)
-                        duplicates += self._record_answer(batch, {}, by_controlid, too_large=str(answer))
-                    continue
-                if isinstance(answer, IntacctError):
-                    raise answer
-                answered += len(batch)
-                self.progress.rows_sent(self.spec, len(batch))
-                duplicates += self._record_answer(batch, answer, by_controlid)
+            split = self._send_batches(batches, by_controlid, duplicates)
+            while split:
+                split = self._send_batches(split, by_controlid, duplicates)
         except IntacctError:
-            self.result.counts["pending"] += total - answered
+            # Unanswered, and the upsert creates refused as duplicates whose update is not sent yet.
+            unsettled = sum(1 for p in duplicates if p.action == CREATE)
+            self.result.counts["pending"] += len(by_controlid) + unsettled
             raise
         return duplicates
+
+    def _send_batches(
+        self,
+        batches: Iterable[list[Function]],
+        by_controlid: dict[str, PlannedFunction],
+        duplicates: list[PlannedFunction],
+    ) -> list[list[Function]]:
+        """One pipeline: record each answer as it lands; return the halves of the batches too large."""
+        split: list[list[Function]] = []
+        # Batches are taken up to a page ahead of the requests in flight: the next page is prepared
+        # while Intacct still has the current one's to answer.
+        ahead = max(2 * self.concurrency, -(-PAGE_SIZE // self.batch_size))
+        for batch, answer in self.client.execute_batches(
+            batches, uniqueid=True, concurrency=self.concurrency, ahead=ahead
+        ):
+            if isinstance(answer, RequestTooLarge):
+                if len(batch) > 1:
+                    half = len(batch) // 2
+                    split += [list(batch[:half]), list(batch[half:])]
+                else:
+                    self.progress.rows_sent(self.spec, 1)
+                    duplicates += self._record_answer(batch, {}, by_controlid, too_large=str(answer))
+                continue
+            if isinstance(answer, IntacctError):
+                raise answer
+            self.progress.rows_sent(self.spec, len(batch))
+            duplicates += self._record_answer(batch, answer, by_controlid)
+        return split
 
     def _record_answer(
         self,
         batch: Sequence[Function],
         answer: Mapping[str, FunctionResult],
-        by_controlid: Mapping[str, PlannedFunction],
+        by_controlid: dict[str, PlannedFunction],
         *,
         too_large: str | None = None,
     ) -> list[PlannedFunction]:
-        """Write the outcomes of one answered batch; return the upsert creates refused as duplicates."""
+        """Write the outcomes of one answered batch (its functions leave ``by_controlid``); return the
+        upsert creates refused as duplicates."""
         duplicates: list[PlannedFunction] = []
         outcomes = []
         ok = failed = 0
+        answered = {function.controlid: by_controlid.pop(function.controlid) for function in batch}
         for function in batch:
-            p = by_controlid[function.controlid]
+            p = answered[function.controlid]
             if too_large is not None:
                 outcome = self._too_large(p, too_large)
             else:
@@ -767,7 +817,7 @@ class ModelSync:
                 ok += 1
             else:
                 failed += 1
-        outcomes = self._read_back(outcomes, by_controlid)
+        outcomes = self._read_back(outcomes, answered)
         self.store.record_outcomes(self.run_id, self.spec.model_id, outcomes)
         self.progress.rows_done(self.spec, ok, failed)
         if self._after_batch is not None:

@@ -233,7 +233,7 @@ class StateStore:
     def start_run(self, run_id: str, command: str, target: str) -> None:
         w = self.warehouse
         columns = ["run_id", "command", "target", "status", "started_at"]
-        w.execute(self._insert(self.runs, columns, [(run_id, command, target, "running", _now())]))
+        w.insert_rows(self.runs, columns, [(run_id, command, target, "running", _now())])
         w.commit()
 
     def finish_run(self, run_id: str, status: str, summary: str, message: str | None = None) -> None:
@@ -249,7 +249,7 @@ class StateStore:
         """One model's counts for the run (columns as in TABLES[MODEL_RESULTS_TABLE], but run_id)."""
         columns = [c[0] for c in TABLES[MODEL_RESULTS_TABLE]]
         values = {**row, "run_id": run_id, "recorded_at": _now()}
-        self.warehouse.execute(self._insert(self.model_results, columns, [tuple(values[c] for c in columns)]))
+        self.warehouse.insert_rows(self.model_results, columns, [tuple(values[c] for c in columns)])
         self.warehouse.commit()
 
     def record_api_calls(self, run_id: str, calls: Sequence[Mapping[str, Any]]) -> None:
@@ -259,7 +259,7 @@ class StateStore:
         columns = [c[0] for c in TABLES[API_CALLS_TABLE]]
         rows = [tuple({**call, "run_id": run_id}[c] for c in columns) for call in calls]
         for chunk in _chunks(rows, 100):
-            self.warehouse.execute(self._insert(self.api_calls, columns, chunk))
+            self.warehouse.insert_rows(self.api_calls, columns, chunk)
         self.warehouse.commit()
 
     def prune(self, keep_days: int) -> None:
@@ -303,7 +303,7 @@ class StateStore:
             w.commit()
             return f"run {other_run} on {other_holder} (last heartbeat {heartbeat})"
         columns = [c[0] for c in TABLES[LOCKS_TABLE]]
-        w.execute(self._insert(self.locks, columns, [(lock_name, run_id, holder, _now())]))
+        w.insert_rows(self.locks, columns, [(lock_name, run_id, holder, _now())])
         w.commit()
         # Two runs may have inserted at once: the earliest row wins.
         rows = w.fetch_small(
@@ -341,12 +341,8 @@ class StateStore:
         w.execute(f"delete from {self.alert_state} where target = {w.literal(target)} and alert in ({names})")
         now = _now()
         columns = [c[0] for c in TABLES[ALERT_STATE_TABLE]]
-        w.execute(
-            self._insert(
-                self.alert_state,
-                columns,
-                [(target, name, state, run_id, now) for name, state in states.items()],
-            )
+        w.insert_rows(
+            self.alert_state, columns, [(target, name, state, run_id, now) for name, state in states.items()]
         )
         w.commit()
 
@@ -558,15 +554,10 @@ class StateStore:
             w.execute(
                 f"delete from {self.state} where model_id = {w.literal(model_id)} and row_key in ({keys})"
             )
-            w.execute(self._insert(self.state, _STATE_COLUMNS, chunk))
+            w.insert_rows(self.state, _STATE_COLUMNS, chunk)
         for chunk in _chunks(list(ledger_rows), _WRITE_CHUNK):
-            w.execute(self._insert(self.ledger, _LEDGER_COLUMNS, chunk))
+            w.insert_rows(self.ledger, _LEDGER_COLUMNS, chunk)
         w.commit()
-
-    def _insert(self, relation: Any, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> str:
-        w = self.warehouse
-        values = ",\n".join("(" + ", ".join(w.literal(v) for v in row) + ")" for row in rows)
-        return f"insert into {relation} ({', '.join(columns)}) values\n{values}"
 
     def referenced_records(
         self, pairs: Iterable[tuple[str, str]]

@@ -691,6 +691,66 @@ def test_execute_batches_yields_transient_errors_and_goes_on(
     assert kinds == ["TransientIntacctError", "ok", "ok"]
 
 
+def test_execute_batches_takes_batches_ahead_and_refills_before_yielding(
+    gateway: ScriptedGateway, client: IntacctClient
+) -> None:
+    client.open_session()
+    taken: list[int] = []
+
+    def batches() -> Iterator[list[Function]]:
+        for i in range(10):
+            taken.append(i)
+            yield [create(f"f{i}")]
+
+    outcomes = client.execute_batches(batches(), uniqueid=True, concurrency=1, ahead=2)
+    first = next(outcomes)
+    # Before the first answer is handed over: one batch answered, one slot and two places ahead filled.
+    assert isinstance(first[1], dict) and len(taken) == 4
+    rest = list(outcomes)
+    assert sorted(next(iter(o)) for _, o in [first, *rest] if isinstance(o, dict)) == sorted(
+        f"f{i}" for i in range(10)
+    )
+    assert gateway.max_in_flight == 1
+
+
+def test_execute_batches_raises_what_the_batches_raise_after_the_requests_in_flight(
+    gateway: ScriptedGateway, client: IntacctClient
+) -> None:
+    client.open_session()
+
+    def batches() -> Iterator[list[Function]]:
+        yield [create("f0")]
+        yield [create("f1")]
+        raise ValueError("the warehouse went away")
+
+    answered: list[str] = []
+    with pytest.raises(ValueError, match="went away"):
+        for _, outcome in client.execute_batches(batches(), uniqueid=True, concurrency=2):
+            assert isinstance(outcome, dict)
+            answered += list(outcome)
+    # Batches taken but not yet sent when the source failed are not sent; no request is left running.
+    assert set(answered) <= {"f0", "f1"} and len(gateway.work) == len(answered)
+
+
+def test_a_lookup_made_between_batches_takes_one_of_the_slots(
+    gateway: ScriptedGateway, client: IntacctClient
+) -> None:
+    client.open_session()
+    gateway.work_delay = 0.1
+    looked_up: list[dict[str, object]] = []
+
+    def batches() -> Iterator[list[Function]]:
+        for i in range(6):
+            if i == 4:  # taken when the first answer lands: two requests are in flight again
+                looked_up.extend(client.query_in("CUSTOMER", "CUSTOMERID", ["C1"], ["RECORDNO"]))
+            yield [create(f"f{i}")]
+
+    outcomes = list(client.execute_batches(batches(), uniqueid=True, concurrency=2, ahead=2))
+    assert len(outcomes) == 6 and looked_up
+    assert gateway.max_in_flight == 2
+    assert len(gateway.work) == 7
+
+
 # --- transport limits ----------------------------------------------------------------------------
 
 
