@@ -430,9 +430,10 @@ def alternate(runs: int, *steps: tuple[str, Callable[[], CommandRun]]) -> dict[s
 
 # The diff's statements as bench/phases.py names them, for the breakdown lines of the reports.
 DIFF_STATEMENTS = (
-    ("key problems (NULL and shared keys)", "diff.key_problems"),
-    ("change set (hash, compare, materialise)", "diff.change_table"),
-    ("removals (rows that left the model)", "diff.removal_table"),
+    ("diff statement (hash, full join to the state, keys counted)", "diff.diff"),
+    ("change set (the candidates' columns and state)", "diff.change_table"),
+    ("removals (the state of rows that left the model)", "diff.removal_table"),
+    ("row count", "diff.row_count"),
 )
 
 

@@ -8,8 +8,8 @@ else: the command, its output and its exit code are the real ones. OUT.json gets
 
     startup  process start until the warehouse connection is open (interpreter, imports, dbt project and
              profile, adapter, macros): the dbt adapter's start-up
-    diff     the warehouse work that finds what to send: pending intents, key problems, the change set,
-             the removals, the row count
+    diff     the warehouse work that finds what to send: pending intents, the diff statement (key
+             problems, candidates, removals), the change set's and the removals' tables, the row count
     read     reading the change set's pages
     process  mapping, matching, building and validating payloads, and (in a sync) sending and recording
     intents, outcomes, send   the parts of `process` spent writing state and waiting for Intacct
@@ -46,7 +46,7 @@ marks: dict[str, float] = {}
 # (class, method, phase); a method missing from the engine stops the wrapper instead of timing less.
 TIMED: tuple[tuple[type, str, str], ...] = (
     (StateStore, "pending_rows", "diff"),
-    (StateStore, "key_problems", "diff"),
+    (StateStore, "diff", "diff"),
     (StateStore, "change_table", "diff"),
     (StateStore, "removal_table", "diff"),
     (ModelSync, "_row_count", "diff"),

@@ -175,24 +175,34 @@ class ModelSync:
     def _run(self) -> None:
         spec, store, relation = self.spec, self.store, self.prepared.relation
         self._resolve_pending()
-        self._report_key_problems()
-        changes = store.change_table(
+        # Rows that reached Intacct get the delete behaviour (even if their last update failed); rows
+        # that never did are simply dropped from the state.
+        removal_statuses = [st.OK, st.FAILED, st.REJECTED] if spec.delete in {"clear", "delete"} else []
+        send_changes = spec.mode != "insert"
+        diff = store.diff(
             relation=relation,
             model_id=spec.model_id,
             key_columns=spec.primary_key,
             hash_columns=self.prepared.hash_columns,
-            data_columns=self.prepared.data_columns,
             fingerprint=spec.fingerprint,
-            send_changes=spec.mode != "insert",
+            send_changes=send_changes,
+            removal_statuses=removal_statuses,
             # --full-refresh sends every row again, except to insert-only models (that would duplicate).
-            send_all=self.full_refresh and spec.mode != "insert",
+            send_all=self.full_refresh and send_changes,
         )
-        # Rows that reached Intacct get the delete behaviour (even if their last update failed); rows
-        # that never did are simply dropped from the state.
-        removal_statuses = [st.OK, st.FAILED, st.REJECTED] if spec.delete in {"clear", "delete"} else []
-        removals = store.removal_table(
-            relation=relation, model_id=spec.model_id, key_columns=spec.primary_key, statuses=removal_statuses
-        )
+        try:
+            self._report_key_problems(diff.key_problems)
+            changes = store.change_table(
+                diff,
+                key_columns=spec.primary_key,
+                hash_columns=self.prepared.hash_columns,
+                data_columns=self.prepared.data_columns,
+                fingerprint=spec.fingerprint,
+                send_changes=send_changes,
+            )
+            removals = store.removal_table(diff, statuses=removal_statuses)
+        finally:
+            store.drop(diff)
         total = self._row_count()
         self.result.counts["unchanged"] = max(total - changes.size - self.result.counts["rejected"], 0)
         self.progress.model_started(spec, changes.size + removals.size)
@@ -206,9 +216,8 @@ class ModelSync:
         rows = self.store.warehouse.fetch_small(f"select count(*) from {self.prepared.relation}")
         return int(rows[0][0]) if rows else 0
 
-    def _report_key_problems(self) -> None:
+    def _report_key_problems(self, problems: st.KeyProblems) -> None:
         spec = self.spec
-        problems = self.store.key_problems(self.prepared.relation, spec.primary_key)
         key_name = ", ".join(spec.primary_key)
         if problems.null_rows:
             self.result.counts["rejected"] += problems.null_rows
@@ -227,40 +236,22 @@ class ModelSync:
             )
             self.result.counts["rejected"] += count
             self.result.add_error(RowError(row_key=row_key, field=key_name, message=message))
+            # Keep what the state knew (RECORDNO, version) for keys that were synced before.
+            version, recordno, intacct_id = problems.known.get(row_key, (0, None, None))
             outcomes.append(
                 Outcome(
                     row_key=row_key,
                     row_hash=None,
                     action="none",
                     status=st.REJECTED,
-                    version=0,
+                    version=version,
+                    recordno=recordno,
+                    intacct_id=intacct_id,
                     message=message,
                 )
             )
         if outcomes and not self.dry_run:
-            # Keep what the state knew (RECORDNO, version) for keys that were synced before.
-            known = {
-                r["row_key"]: r
-                for r in self.store.state_rows(spec.model_id)
-                if r["row_key"] in {o.row_key for o in outcomes}
-            }
-            self.store.record_outcomes(
-                self.run_id,
-                spec.model_id,
-                [
-                    Outcome(
-                        row_key=o.row_key,
-                        row_hash=None,
-                        action=o.action,
-                        status=o.status,
-                        version=int(known.get(o.row_key, {}).get("version") or 0),
-                        recordno=known.get(o.row_key, {}).get("recordno"),
-                        intacct_id=known.get(o.row_key, {}).get("intacct_id"),
-                        message=o.message,
-                    )
-                    for o in outcomes
-                ],
-            )
+            self.store.record_outcomes(self.run_id, spec.model_id, outcomes)
 
     def _process(
         self, changes: Iterable[list[dict[str, Any]]], removals: Iterable[list[dict[str, Any]]]

@@ -10,7 +10,7 @@ import itertools
 import os
 import socket
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -182,8 +182,26 @@ class Outcome:
 
 @dataclass(frozen=True)
 class KeyProblems:
+    """Rows with a NULL key (how many), and keys shared by several rows (key, rows) in key order."""
+
     null_rows: int
     duplicates: tuple[tuple[str, int], ...]
+    # What the state holds for the shared keys synced before: version, RECORDNO, ID.
+    known: Mapping[str, tuple[int, str | None, str | None]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Diff:
+    """A model compared with its state: a temporary table of the keys that need something.
+
+    `counts` has how many keys of each kind: null (one for all NULL-key rows), duplicate, candidate, gone.
+    """
+
+    name: str
+    model_id: str
+    relation: Any
+    counts: dict[str, int]
+    key_problems: KeyProblems
 
 
 @dataclass(frozen=True)
@@ -347,61 +365,111 @@ class StateStore:
         w.commit()
 
     # -- diffing ------------------------------------------------------------------------------------------
-    def key_problems(self, relation: Any, key_columns: Sequence[str], limit: int = 1000) -> KeyProblems:
-        w = self.warehouse
-        sql = w.render(
-            "dbt_intacct__key_problems_sql", relation=relation, key_columns=list(key_columns), limit=limit
-        )
-        null_rows = 0
-        duplicates: list[tuple[str, int]] = []
-        for problem, row_key, count in w.fetch_small(sql, limit + 1):
-            if problem == "null":
-                null_rows = int(count)
-            else:
-                duplicates.append((str(row_key), int(count)))
-        return KeyProblems(null_rows=null_rows, duplicates=tuple(duplicates))
-
-    def change_table(
+    def diff(
         self,
         *,
         relation: Any,
         model_id: str,
         key_columns: Sequence[str],
         hash_columns: Sequence[str],
+        fingerprint: str,
+        send_changes: bool,
+        removal_statuses: Sequence[str],
+        send_all: bool = False,
+        problem_limit: int = 1000,
+    ) -> Diff:
+        """Compare the model with its state in one statement; materialise the keys that need something.
+
+        Key problems (NULL keys, keys shared by several rows) are read from it at once; the change set and
+        the removals are materialised from it by `change_table` and `removal_table`.
+        """
+        w = self.warehouse
+        name = f"dbt_intacct_diff_{next(_temp_names)}"
+        settings, reset = (w.render("dbt_intacct__diff_settings_sql", reset=r) for r in (False, True))
+        if settings:
+            w.execute(settings)
+        w.execute(
+            w.render(
+                "dbt_intacct__diff_sql",
+                target_name=name,
+                relation=relation,
+                state=self.state,
+                model_id=model_id,
+                key_columns=list(key_columns),
+                hash_columns=list(hash_columns),
+                fingerprint=fingerprint,
+                send_changes=send_changes,
+                send_all=send_all,
+                removal_statuses=list(removal_statuses),
+            )
+        )
+        if reset:
+            w.execute(reset)
+        kind, copies = w.quote("__diff"), w.quote("__copies")
+        counts: dict[str, int] = {}
+        null_rows = 0
+        for found, keys, rows in w.fetch_small(
+            f"select {kind}, count(*), sum({copies}) from {name} group by {kind}"
+        ):
+            counts[str(found)] = int(keys)
+            if found == "null":
+                null_rows = int(rows)
+        duplicates: list[tuple[str, int]] = []
+        known: dict[str, tuple[int, str | None, str | None]] = {}
+        if counts.get("duplicate"):
+            key = w.quote("__key")
+            sql = (
+                f"select d.{key}, d.{copies}, st.version, st.recordno, st.intacct_id from {name} d "
+                f"left join {self.state} st on st.model_id = {w.literal(model_id)} and st.row_key = d.{key} "
+                f"where d.{kind} = 'duplicate' order by d.{key} limit {int(problem_limit)}"
+            )
+            for row_key, count, version, recordno, intacct_id in w.fetch_small(sql, problem_limit):
+                duplicates.append((str(row_key), int(count)))
+                if version is not None:
+                    known[str(row_key)] = (int(version), recordno, intacct_id)
+        problems = KeyProblems(null_rows=null_rows, duplicates=tuple(duplicates), known=known)
+        return Diff(name=name, model_id=model_id, relation=relation, counts=counts, key_problems=problems)
+
+    def change_table(
+        self,
+        diff: Diff,
+        *,
+        key_columns: Sequence[str],
+        hash_columns: Sequence[str],
         data_columns: Sequence[str],
         fingerprint: str,
         send_changes: bool,
-        send_all: bool = False,
     ) -> ChangeTable:
-        """Materialise the model's change set (new, changed, retry, pending, cleared rows) and count it."""
+        """Materialise the change set (new, changed, retry, pending, cleared rows) with the rows' columns."""
         name = f"dbt_intacct_changes_{next(_temp_names)}"
+        if not diff.counts.get("candidate"):
+            return ChangeTable(name=name, size=0, counts={})
         sql = self.warehouse.render(
-            "dbt_intacct__change_set_sql",
+            "dbt_intacct__diff_changes_sql",
             target_name=name,
-            relation=relation,
+            diff_name=diff.name,
+            relation=diff.relation,
             state=self.state,
-            model_id=model_id,
+            model_id=diff.model_id,
             key_columns=list(key_columns),
             hash_columns=list(hash_columns),
             data_columns=list(data_columns),
             fingerprint=fingerprint,
             send_changes=send_changes,
-            send_all=send_all,
         )
         return self._materialise(name, sql, "__change")
 
-    def removal_table(
-        self, *, relation: Any, model_id: str, key_columns: Sequence[str], statuses: Sequence[str]
-    ) -> ChangeTable:
+    def removal_table(self, diff: Diff, *, statuses: Sequence[str]) -> ChangeTable:
         """Materialise the rows that have left the model and that the delete behaviour acts on."""
         name = f"dbt_intacct_removals_{next(_temp_names)}"
+        if not diff.counts.get("gone"):
+            return ChangeTable(name=name, size=0, counts={})
         sql = self.warehouse.render(
-            "dbt_intacct__removals_sql",
+            "dbt_intacct__diff_removals_sql",
             target_name=name,
-            relation=relation,
+            diff_name=diff.name,
             state=self.state,
-            model_id=model_id,
-            key_columns=list(key_columns),
+            model_id=diff.model_id,
             statuses=list(statuses),
         )
         return self._materialise(name, sql, "status")
@@ -426,7 +494,7 @@ class StateStore:
                 page_size,
             )
 
-    def drop(self, table: ChangeTable) -> None:
+    def drop(self, table: ChangeTable | Diff) -> None:
         self.warehouse.execute(f"drop table if exists {table.name}")
 
     # -- intents and outcomes ---------------------------------------------------------------------------

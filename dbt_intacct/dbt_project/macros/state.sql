@@ -52,16 +52,22 @@ alter table {{ relation }} add column {{ name }} {{ dbt_intacct__column_type(kin
 {#-
   The hash of what a row sends: the spec's fingerprint, then each referenced column as text, with a marker
   ('n' for NULL, 'v' before a value) so that NULL and '' differ. Columns are taken in a fixed (sorted) order.
-  The text is the same on every warehouse; how it is put together is not: DuckDB builds it in one
-  concat() call (a chain of || copies the growing string once per part, which doubled the cost of
-  hashing a million rows), Postgres is fastest with ||, other warehouses get dbt's cross-database concat.
+  The text is the same on every warehouse (the state's hashes stay valid); how it is put together is not.
+  Each column's separator and marker are one constant; DuckDB builds the text in one concat() call, which
+  skips NULLs, so the value is an argument of its own (a chain of || copies the growing string once per
+  part, which doubled the cost of hashing a million rows); Postgres is fastest with one || per column.
 -#}
 {% macro dbt_intacct__row_hash(columns, fingerprint, prefix='') -%}
   {%- set parts = ["'" ~ fingerprint ~ "'"] -%}
   {%- for c in columns | sort -%}
     {%- set column = prefix ~ adapter.quote(c) -%}
-    {%- do parts.append("chr(30)") -%}
-    {%- do parts.append("case when " ~ column ~ " is null then 'n' else 'v' || cast(" ~ column ~ " as " ~ dbt.type_string() ~ ") end") -%}
+    {%- set text = "cast(" ~ column ~ " as " ~ dbt.type_string() ~ ")" -%}
+    {%- if adapter.type() == 'duckdb' -%}
+      {%- do parts.append("case when " ~ column ~ " is null then chr(30) || 'n' else chr(30) || 'v' end") -%}
+      {%- do parts.append(text) -%}
+    {%- else -%}
+      {%- do parts.append("case when " ~ column ~ " is null then chr(30) || 'n' else chr(30) || 'v' || " ~ text ~ " end") -%}
+    {%- endif -%}
   {%- endfor -%}
   {%- if adapter.type() == 'duckdb' -%}
     {{ dbt.hash("concat(" ~ parts | join(", ") ~ ")") }}
@@ -70,88 +76,145 @@ alter table {{ relation }} add column {{ name }} {{ dbt_intacct__column_type(kin
   {%- endif -%}
 {%- endmacro %}
 
-{#- Rows whose primary key is NULL or shared by several rows: reported, never sent. -#}
-{% macro dbt_intacct__key_problems_sql(relation, key_columns, limit) -%}
+{#-
+  The diff of one model in one statement: each row's key (and, unless the model is insert-only, its
+  hash) fully joined to the state's key, hash and status, and the relation's keys counted. Materialised
+  as a temporary table of the keys that need something, by `__diff`:
+
+    candidate  a row to send, unless its key is shared (new, changed, retried, pending, cleared: the
+               change set, see below)
+    gone       a key of the state that left the relation, in a status the delete behaviour acts on or
+               that may have to be dropped (the removals, see below)
+    duplicate  a key shared by several rows (`__copies`): reported, never sent
+    null       the rows whose key has a NULL part, one row for all of them (`__key` NULL, `__copies`)
+
+  Unchanged rows, the bulk of a resync, leave nothing. The join holds narrow columns only (key and hash;
+  key, hash and status), so memory does not grow with the model's width; the candidates' columns and
+  the rest of the state are read afterwards for the few keys that need them. The keys are counted in a
+  second, narrow scan of the key columns alone: grouping every row with its hash before the join costs
+  more than that scan (DuckDB and Postgres alike), and a full join cannot count.
+  `send_changes` false (insert-only models): rows are not hashed here; only the candidates are, later.
+  `send_all` (--full-refresh) makes every present row a candidate.
+-#}
+{% macro dbt_intacct__diff_sql(target_name, relation, state, model_id, key_columns, hash_columns, fingerprint, send_changes, send_all, removal_statuses) -%}
+{%- set key_sql = dbt_intacct__row_key(key_columns) -%}
+{%- set keys_not_null -%}
+  {% for c in key_columns %}{{ adapter.quote(c) }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
+{%- endset -%}
+{%- set any_key_null -%}
+  {% for c in key_columns %}{{ adapter.quote(c) }} is null{% if not loop.last %} or {% endif %}{% endfor %}
+{%- endset -%}
+{%- set key = adapter.quote('__key') -%}
+{%- set hash = adapter.quote('__hash') -%}
+create temporary table {{ target_name }} as
 with keyed as (
-  select {{ dbt_intacct__row_key(key_columns) }} as row_key,
-         case when {% for c in key_columns %}{{ adapter.quote(c) }} is null{% if not loop.last %} or {% endif %}{% endfor %} then 1 else 0 end as null_key
+  select
+    {{ key_sql }} as {{ key }},
+    {%- if send_changes %}
+    {{ dbt_intacct__row_hash(hash_columns, fingerprint) }} as {{ hash }}
+    {%- else %}
+    cast(null as {{ dbt.type_string() }}) as {{ hash }}
+    {%- endif %}
   from {{ relation }}
+  where {{ keys_not_null }}
+),
+known as (
+  select row_key, row_hash, status from {{ state }} where model_id = '{{ model_id }}'
+),
+diff as (
+  select
+    coalesce(keyed.{{ key }}, known.row_key) as {{ key }},
+    case
+      when keyed.{{ key }} is null then
+        case
+          when known.status in ({% for s in (removal_statuses + ['failed', 'rejected']) | unique %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %}) then 'gone'
+        end
+      when known.row_key is null or known.status <> 'ok'
+        {%- if send_changes %} or known.row_hash <> keyed.{{ hash }}{% endif %}
+        {%- if send_all %} or 1 = 1{% endif %} then 'candidate'
+    end as {{ adapter.quote('__diff') }},
+    cast(null as {{ dbt.type_bigint() }}) as {{ adapter.quote('__copies') }},
+    keyed.{{ hash }}
+  from keyed
+  full join known on known.row_key = keyed.{{ key }}
 )
-select 'null' as problem, cast(null as {{ dbt.type_string() }}) as row_key, count(*) as row_count
-from keyed where null_key = 1
-having count(*) > 0
+select * from diff where {{ adapter.quote('__diff') }} is not null
+{#- One key column is NULL exactly when the key is; a composite key's text could be made without a part. #}
 union all
-select * from (
-  select 'duplicate' as problem, row_key, count(*) as row_count
-  from keyed where null_key = 0
-  group by row_key
-  having count(*) > 1
-  order by row_key
-  limit {{ limit }}
-) duplicates
+{{ dbt_intacct__shared_keys_sql(relation, key_sql if key_columns | length == 1 else "case when " ~ any_key_null ~ " then null else " ~ key_sql ~ " end") }}
 {%- endmacro %}
 
 {#-
-  The change set of one model, materialised as a temporary table numbered 1..N in key order, so that the
-  Python side can count it and read it in bounded pages while it writes its state in between.
+  The rows of a diff for keys shared by several rows (`duplicate`, with how many) and for the rows whose
+  key has a NULL part (`null`, one row). `key_sql` is NULL when any part of the key is.
+-#}
+{% macro dbt_intacct__shared_keys_sql(relation, key_sql) -%}
+  {{ return(adapter.dispatch('shared_keys_sql', 'dbt_intacct')(relation, key_sql)) }}
+{%- endmacro %}
+
+{% macro default__shared_keys_sql(relation, key_sql) -%}
+{%- set key = adapter.quote('__key') -%}
+select {{ key }}, case when {{ key }} is null then 'null' else 'duplicate' end, count(*), cast(null as {{ dbt.type_string() }})
+from (select {{ key_sql }} as {{ key }} from {{ relation }}) keys
+group by {{ key }}
+having count(*) > 1 or {{ key }} is null
+{%- endmacro %}
+
+{#-
+  Postgres groups a million text keys slowly (a sort per worker, then a merge): the keys' 64-bit hashes
+  are grouped first, and only the keys whose hash is shared (almost always none) are grouped as text.
+-#}
+{% macro postgres__shared_keys_sql(relation, key_sql) -%}
+{%- set key = adapter.quote('__key') -%}
+select {{ key }}, case when {{ key }} is null then 'null' else 'duplicate' end, count(*), cast(null as {{ dbt.type_string() }})
+from (select {{ key_sql }} as {{ key }} from {{ relation }}) keys
+where {{ key }} is null or hashtextextended({{ key }}, 0) in (
+  select hashtextextended({{ key }}, 0)
+  from (select {{ key_sql }} as {{ key }} from {{ relation }}) keys
+  group by 1
+  having count(*) > 1
+)
+group by {{ key }}
+having count(*) > 1 or {{ key }} is null
+{%- endmacro %}
+
+{#-
+  Session settings for the diff statement (reset=false) and their reset afterwards. Postgres: its
+  planner cannot know what hashing a row costs and would hash every row in the leader, after the scan's
+  rows are gathered (a full join is never parallel); with parallel plans priced as free, the workers
+  hash the rows as they scan them.
+-#}
+{% macro dbt_intacct__diff_settings_sql(reset=false) -%}
+  {{ return(adapter.dispatch('diff_settings_sql', 'dbt_intacct')(reset)) }}
+{%- endmacro %}
+
+{% macro default__diff_settings_sql(reset) -%}
+{%- endmacro %}
+
+{% macro postgres__diff_settings_sql(reset) -%}
+{%- if reset -%}
+reset parallel_setup_cost; reset parallel_tuple_cost
+{%- else -%}
+set parallel_setup_cost = 0; set parallel_tuple_cost = 0
+{%- endif -%}
+{%- endmacro %}
+
+{#-
+  The change set of one model, from its diff's candidates, materialised as a temporary table numbered
+  1..N in key order, so that the Python side can count it and read it in bounded pages while it writes
+  its state in between. Each candidate's columns are read from the relation, and the rest of its state.
 
   change:  new      no state for the key (or the record was deleted), so it is created or matched
            changed  synced before and its hash differs (never for insert-only models)
            retry    the last attempt failed or was rejected
            pending  an intent was recorded but no outcome (the previous run stopped mid-flight)
            cleared  it had been cleared after leaving the model and is back
-  `send_all` (--full-refresh) makes every present row a candidate; the hash recorded stays the normal one.
-
-  One pass over the relation finds the candidates: each row's key (and, unless the model is insert-only,
-  its hash) against the state's key, hash and status alone, so that the join holds three narrow columns
-  per state row whatever the model's width (a million rows: DuckDB's peak memory 330 -> 240 MB). An
-  insert-only model hashes only its candidates. Keys shared by several rows are never sent: the relation
-  is counted by key for the candidates only (a duplicate no copy of which changed is no candidate); the
-  rest of the state is read for the candidates only.
+  Insert-only models hash their candidates here, and only them.
 -#}
-{% macro dbt_intacct__change_set_sql(target_name, relation, state, model_id, key_columns, hash_columns, data_columns, fingerprint, send_changes, send_all=false) -%}
-{%- set key_sql = dbt_intacct__row_key(key_columns) -%}
-{%- set src_key_sql = dbt_intacct__row_key(key_columns, 'src.') -%}
-{%- set hash_sql = dbt_intacct__row_hash(hash_columns, fingerprint, 'src.') -%}
-{%- set keys_not_null -%}
-  {% for c in key_columns %}{{ adapter.quote(c) }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
-{%- endset -%}
-{%- set src_keys_not_null -%}
-  {% for c in key_columns %}src.{{ adapter.quote(c) }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
-{%- endset -%}
+{% macro dbt_intacct__diff_changes_sql(target_name, diff_name, relation, state, model_id, key_columns, hash_columns, data_columns, fingerprint, send_changes) -%}
 create temporary table {{ target_name }} as
-with candidates as (
-  select
-    {{ src_key_sql }} as {{ adapter.quote('__key') }},
-    {{ hash_sql }} as {{ adapter.quote('__hash') }}
-    {%- for c in data_columns %},
-    src.{{ adapter.quote(c) }}
-    {%- endfor %}
-  from {{ relation }} src
-  left join (
-    select row_key, row_hash, status from {{ state }} where model_id = '{{ model_id }}'
-  ) known on known.row_key = {{ src_key_sql }}
-  where {{ src_keys_not_null }}
-    and (
-      known.row_key is null
-      or known.status <> 'ok'
-      {%- if send_changes %}
-      or known.row_hash <> {{ hash_sql }}
-      {%- endif %}
-      {%- if send_all %}
-      or 1 = 1
-      {%- endif %}
-    )
-),
-copies as (
-  select {{ key_sql }} as {{ adapter.quote('__copy_key') }}, count(*) as {{ adapter.quote('__copies') }}
-  from {{ relation }}
-  where {{ keys_not_null }}
-    and {{ key_sql }} in (select {{ adapter.quote('__key') }} from candidates)
-  group by {{ key_sql }}
-)
 select
-  row_number() over (order by candidates.{{ adapter.quote('__key') }}) as {{ adapter.quote('__seq') }},
+  row_number() over (order by d.{{ adapter.quote('__key') }}) as {{ adapter.quote('__seq') }},
   case
     when st.row_key is null or st.status in ('deleted', 'dropped') then 'new'
     when st.status = 'pending' then 'pending'
@@ -164,39 +227,48 @@ select
   coalesce(st.version, 0) as {{ adapter.quote('__version') }},
   st.controlid as {{ adapter.quote('__controlid') }},
   st.line_counts as {{ adapter.quote('__line_counts') }},
-  candidates.*
-from candidates
-join copies
-  on copies.{{ adapter.quote('__copy_key') }} = candidates.{{ adapter.quote('__key') }}
-  and copies.{{ adapter.quote('__copies') }} = 1
+  d.{{ adapter.quote('__key') }},
+  {%- if send_changes %}
+  d.{{ adapter.quote('__hash') }}
+  {%- else %}
+  {{ dbt_intacct__row_hash(hash_columns, fingerprint, 'src.') }} as {{ adapter.quote('__hash') }}
+  {%- endif %}
+  {%- for c in data_columns %},
+  src.{{ adapter.quote(c) }}
+  {%- endfor %}
+from {{ diff_name }} d
+join {{ relation }} src
+  on {{ dbt_intacct__row_key(key_columns, 'src.') }} = d.{{ adapter.quote('__key') }}
+  {%- for c in key_columns %}
+  and src.{{ adapter.quote(c) }} is not null
+  {%- endfor %}
 left join {{ state }} st
-  on st.model_id = '{{ model_id }}' and st.row_key = candidates.{{ adapter.quote('__key') }}
+  on st.model_id = '{{ model_id }}' and st.row_key = d.{{ adapter.quote('__key') }}
+where d.{{ adapter.quote('__diff') }} = 'candidate'
+  and not exists (
+    select 1 from {{ diff_name }} shared
+    where shared.{{ adapter.quote('__diff') }} = 'duplicate' and shared.{{ adapter.quote('__key') }} = d.{{ adapter.quote('__key') }}
+  )
 {%- endmacro %}
 
 {#-
-  Rows that have left the model. `statuses` are the state statuses the delete behaviour acts on; rows
-  that never reached Intacct (failed or rejected without a RECORDNO) are always dropped, no call needed.
+  Rows that have left the model, from its diff's `gone` keys, numbered in key order. `statuses` are the
+  state statuses the delete behaviour acts on; rows that never reached Intacct (failed or rejected
+  without a RECORDNO) are always dropped, no call needed.
 -#}
-{% macro dbt_intacct__removals_sql(target_name, relation, state, model_id, key_columns, statuses) -%}
+{% macro dbt_intacct__diff_removals_sql(target_name, diff_name, state, model_id, statuses) -%}
 create temporary table {{ target_name }} as
-with src as (
-  select {{ dbt_intacct__row_key(key_columns) }} as row_key
-  from {{ relation }}
-  where {% for c in key_columns %}{{ adapter.quote(c) }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
-),
-gone as (
-  select st.row_key, st.status, st.recordno, st.intacct_id, st.version, st.controlid
-  from {{ state }} st
-  where st.model_id = '{{ model_id }}'
-    and st.status not in ('deleted', 'dropped', 'cleared')
-    and not exists (select 1 from src where src.row_key = st.row_key)
-    and (
-      {% if statuses %}st.status in ({% for s in statuses %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %}){% else %}1 = 0{% endif %}
-      or (st.status in ('failed', 'rejected') and st.recordno is null and st.intacct_id is null)
-    )
-)
-select row_number() over (order by row_key) as {{ adapter.quote('__seq') }}, gone.*
-from gone
+select
+  row_number() over (order by st.row_key) as {{ adapter.quote('__seq') }},
+  st.row_key, st.status, st.recordno, st.intacct_id, st.version, st.controlid
+from {{ diff_name }} d
+join {{ state }} st
+  on st.model_id = '{{ model_id }}' and st.row_key = d.{{ adapter.quote('__key') }}
+where d.{{ adapter.quote('__diff') }} = 'gone'
+  and (
+    {% if statuses %}st.status in ({% for s in statuses %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %}){% else %}1 = 0{% endif %}
+    or (st.status in ('failed', 'rejected') and st.recordno is null and st.intacct_id is null)
+  )
 {%- endmacro %}
 
 {#-

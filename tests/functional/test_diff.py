@@ -1,0 +1,58 @@
+"""The diff in the warehouse: the hashes in the state stay valid, and keys shared by rows are always found."""
+
+from __future__ import annotations
+
+import hashlib
+
+from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
+from dbt_intacct.emulator.admin import EmulatorAdmin
+from tests.functional.test_sync_customers import setup_customers
+from tests.support.project import DbtProject
+
+# Each row and the text its hash is documented to be made of: the fingerprint, then per column in name
+# order the unit separator chr(30) and 'n' for NULL or 'v' and the value as text.
+ROWS = (
+    ("'Ann'", "cast(null as varchar(20))", "''", "true", "cast(12.5 as decimal(12, 2))"),
+    ("'Bob'", "'b@x.example'", "cast(null as varchar(20))", "false", "cast(null as decimal(12, 2))"),
+)
+COLUMNS = ("name", "email", "city", "active", "credit")
+TEXTS = (
+    "fp\x1evtrue\x1ev\x1ev12.50\x1en\x1evAnn",
+    "fp\x1evfalse\x1en\x1en\x1evb@x.example\x1evBob",
+)
+
+
+def test_row_hashes_are_the_md5_of_the_documented_text(project: DbtProject) -> None:
+    # A state written by any earlier version must still match: a different hash resends every row.
+    args = DbtArgs(project_dir=project.root, profiles_dir=project.root)
+    rows = " union all ".join(
+        "select " + ", ".join(f"{v} as {c}" for v, c in zip(row, COLUMNS, strict=True)) for row in ROWS
+    )
+    with Warehouse(args).open() as w:
+        hash_sql = w.render("dbt_intacct__row_hash", columns=list(COLUMNS), fingerprint="fp", prefix="src.")
+        found = [r[0] for r in w.fetch_small(f"select {hash_sql} from ({rows}) src order by src.name")]
+    assert found == [hashlib.md5(text.encode()).hexdigest() for text in TEXTS]
+
+
+def test_a_key_shared_by_an_unchanged_row_and_its_copy_is_reported(
+    project: DbtProject, emulator: EmulatorAdmin
+) -> None:
+    setup_customers(project)
+    assert project.sync().exit_code == 0
+    # A copy of a row already synced, identical to it: nothing of it changed, but the key is now shared.
+    project.model(
+        "intacct_customers",
+        "select * from {{ ref('crm_customers') }} union all "
+        "select * from {{ ref('crm_customers') }} where code = 'C2'",
+    )
+    project.build()
+    before = emulator.stats()["requests"]
+    run = project.sync()
+    assert run.exit_code == 1, run.output
+    errors = run.model("intacct_customers")["errors"]
+    assert [(e["row_key"], "shared by 2 rows" in e["message"]) for e in errors] == [("C2", True)]
+    assert run.counts("intacct_customers")["unchanged"] == 2
+    assert emulator.stats()["requests"] == before
+    state = project.state("intacct_customers")
+    # What Intacct holds for the key is kept, so that it is updated, not created again, once unique.
+    assert state["C2"]["status"] == "rejected" and state["C2"]["recordno"] and state["C2"]["version"] == 1
