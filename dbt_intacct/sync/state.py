@@ -245,6 +245,9 @@ class StateStore:
                     w.execute(
                         w.render("dbt_intacct__add_column_sql", relation=relation, name=column, kind=kind)
                     )
+        index = w.render("dbt_intacct__state_index_sql", relation=self.state)
+        if index:
+            w.execute(index)
         w.commit()
 
     # -- runs ---------------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
 from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
 from dbt_intacct.emulator.admin import EmulatorAdmin
 from tests.functional.test_sync_customers import setup_customers
@@ -56,3 +58,17 @@ def test_a_key_shared_by_an_unchanged_row_and_its_copy_is_reported(
     state = project.state("intacct_customers")
     # What Intacct holds for the key is kept, so that it is updated, not created again, once unique.
     assert state["C2"]["status"] == "rejected" and state["C2"]["recordno"] and state["C2"]["version"] == 1
+
+
+@pytest.mark.parametrize("warehouse", ["postgres"], indirect=True)
+def test_a_state_made_without_its_index_gets_it_and_stays_valid(
+    project: DbtProject, emulator: EmulatorAdmin
+) -> None:
+    setup_customers(project)
+    assert project.sync().exit_code == 0
+    index = f"{project.state_schema}.intacct_state_model_id_row_key"
+    project.query(f"drop index {index}")  # as a state table made by an older version
+    run = project.sync()
+    assert run.exit_code == 0, run.output
+    assert run.counts("intacct_customers")["unchanged"] == 3
+    assert project.query(f"select to_regclass('{index}') is not null") == [(True,)]
