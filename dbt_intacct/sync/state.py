@@ -381,10 +381,12 @@ class StateStore:
         send_all: bool = False,
         problem_limit: int = 1000,
     ) -> Diff:
-        """Compare the model with its state in one statement; materialise the keys that need something.
+        """Compare the model with its state; materialise the keys that need something.
 
-        Key problems (NULL keys, keys shared by several rows) are read from it at once; the change set and
-        the removals are materialised from it by `change_table` and `removal_table`.
+        One statement finds the candidates and the removals (one pass over the relation and the state),
+        one the keys shared by several rows and the NULL keys (a narrow pass over the key columns). Key
+        problems are read at once; the change set and the removals are materialised from the diff by
+        `change_table` and `removal_table`.
         """
         w = self.warehouse
         name = f"dbt_intacct_diff_{next(_temp_names)}"
@@ -404,6 +406,14 @@ class StateStore:
                 send_changes=send_changes,
                 send_all=send_all,
                 removal_statuses=list(removal_statuses),
+            )
+        )
+        w.execute(
+            w.render(
+                "dbt_intacct__diff_keys_sql",
+                target_name=name,
+                relation=relation,
+                key_columns=list(key_columns),
             )
         )
         if reset:

@@ -94,9 +94,9 @@ alter table {{ relation }} add column {{ name }} {{ dbt_intacct__column_type(kin
 {%- endmacro %}
 
 {#-
-  The diff of one model in one statement: each row's key (and, unless the model is insert-only, its
-  hash) fully joined to the state's key, hash and status, and the relation's keys counted. Materialised
-  as a temporary table of the keys that need something, by `__diff`:
+  The diff of one model in one pass over the relation and the state: each row's key (and, unless the
+  model is insert-only, its hash) fully joined to the state's key, hash and status. Materialised as a
+  temporary table of the keys that need something, by `__diff`:
 
     candidate  a row to send, unless its key is shared (new, changed, retried, pending, cleared: the
                change set, see below)
@@ -107,9 +107,11 @@ alter table {{ relation }} add column {{ name }} {{ dbt_intacct__column_type(kin
 
   Unchanged rows, the bulk of a resync, leave nothing. The join holds narrow columns only (key and hash;
   key, hash and status), so memory does not grow with the model's width; the candidates' columns and
-  the rest of the state are read afterwards for the few keys that need them. The keys are counted in a
-  second, narrow scan of the key columns alone: grouping every row with its hash before the join costs
-  more than that scan (DuckDB and Postgres alike), and a full join cannot count.
+  the rest of the state are read afterwards for the few keys that need them. The keys are counted by
+  the next statement (`dbt_intacct__diff_keys_sql`) in a narrow scan of the key columns alone: grouping
+  every row with its hash before the join costs more than that scan (DuckDB and Postgres alike), and
+  counting in the same statement (union all) kept both hash tables in memory at once (DuckDB, a million
+  rows: +58 MB).
   `send_changes` false (insert-only models): rows are not hashed here; only the candidates are, later.
   `send_all` (--full-refresh) makes every present row a candidate.
 -#}
@@ -117,9 +119,6 @@ alter table {{ relation }} add column {{ name }} {{ dbt_intacct__column_type(kin
 {%- set key_sql = dbt_intacct__row_key(key_columns) -%}
 {%- set keys_not_null -%}
   {% for c in key_columns %}{{ adapter.quote(c) }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
-{%- endset -%}
-{%- set any_key_null -%}
-  {% for c in key_columns %}{{ adapter.quote(c) }} is null{% if not loop.last %} or {% endif %}{% endfor %}
 {%- endset -%}
 {%- set key = adapter.quote('__key') -%}
 {%- set hash = adapter.quote('__hash') -%}
@@ -156,9 +155,19 @@ diff as (
   full join known on known.row_key = keyed.{{ key }}
 )
 select * from diff where {{ adapter.quote('__diff') }} is not null
-{#- One key column is NULL exactly when the key is; a composite key's text could be made without a part. #}
-union all
-{{ dbt_intacct__shared_keys_sql(relation, key_sql if key_columns | length == 1 else "case when " ~ any_key_null ~ " then null else " ~ key_sql ~ " end") }}
+{%- endmacro %}
+
+{#- Adds the shared keys and the NULL-key rows to a diff (`dbt_intacct__diff_sql`). -#}
+{% macro dbt_intacct__diff_keys_sql(target_name, relation, key_columns) -%}
+{%- set key_sql = dbt_intacct__row_key(key_columns) -%}
+{%- if key_columns | length > 1 -%}
+  {#- A composite key's text can be made without a NULL part. -#}
+  {%- set key_sql -%}
+    case when {% for c in key_columns %}{{ adapter.quote(c) }} is null{% if not loop.last %} or {% endif %}{% endfor %} then null else {{ key_sql }} end
+  {%- endset -%}
+{%- endif -%}
+insert into {{ target_name }} ({{ adapter.quote('__key') }}, {{ adapter.quote('__diff') }}, {{ adapter.quote('__copies') }}, {{ adapter.quote('__hash') }})
+{{ dbt_intacct__shared_keys_sql(relation, key_sql) }}
 {%- endmacro %}
 
 {#-
