@@ -779,6 +779,8 @@ class IntacctClient:
             if response.auth_failed:
                 message = response.message or "authentication failed"
                 if relogged:
+                    # Met (and reported) like the first refusal, though not survived.
+                    self._count_fault("session_expired", [])
                     raise TerminalIntacctError(
                         self._scrubber.scrub(f"Intacct refused a fresh session: {message}"),
                         _first_errorno(error.errorno for error in response.auth_errors),

@@ -37,6 +37,8 @@ GONE = "the record was deleted in Intacct; created again"
 ALREADY_APPLIED = "applied by an earlier attempt (same controlid)"
 LOOKUP_CHUNK = 1000  # keys per `in` filter; the client splits larger lookups the same way
 SAMPLES_PER_ACTION = 3
+# Answers are written to the state at most this long after they land (in one write with the others).
+OUTCOME_WRITE_SECONDS = 0.25
 CREATE, UPDATE, CLEAR, DELETE = "create", "update", "clear", "delete"
 _WRITTEN_STATUS = {DELETE: "deleted", CLEAR: "cleared"}
 _ACTION_COUNTER = {CREATE: "created", UPDATE: "updated", CLEAR: "cleared", DELETE: "deleted"}
@@ -756,38 +758,61 @@ class ModelSync:
         by_controlid: dict[str, PlannedFunction],
         duplicates: list[PlannedFunction],
     ) -> list[list[Function]]:
-        """One pipeline: record each answer as it lands; return the halves of the batches too large."""
+        """One pipeline: record the answers as they land; return the halves of the batches too large.
+
+        Answers are written in groups, at most OUTCOME_WRITE_SECONDS apart (and when sending stops):
+        one write and commit per answer took CPU time the requests in flight needed. An answer not yet
+        written when the process dies leaves its intents open, and the next run resolves them.
+        """
         split: list[list[Function]] = []
+        unwritten = _Unwritten()
         # Batches are taken up to a page ahead of the requests in flight: the next page is prepared
         # while Intacct still has the current one's to answer.
         ahead = max(2 * self.concurrency, -(-PAGE_SIZE // self.batch_size))
-        for batch, answer in self.client.execute_batches(
-            batches, uniqueid=True, concurrency=self.concurrency, ahead=ahead
-        ):
-            if isinstance(answer, RequestTooLarge):
-                if len(batch) > 1:
-                    half = len(batch) // 2
-                    split += [list(batch[:half]), list(batch[half:])]
-                else:
+        try:
+            for batch, answer in self.client.execute_batches(
+                batches, uniqueid=True, concurrency=self.concurrency, ahead=ahead
+            ):
+                if isinstance(answer, RequestTooLarge):
+                    if len(batch) > 1:
+                        half = len(batch) // 2
+                        split += [list(batch[:half]), list(batch[half:])]
+                        continue
                     self.progress.rows_sent(self.spec, 1)
-                    duplicates += self._record_answer(batch, {}, by_controlid, too_large=str(answer))
-                continue
-            if isinstance(answer, IntacctError):
-                raise answer
-            self.progress.rows_sent(self.spec, len(batch))
-            duplicates += self._record_answer(batch, answer, by_controlid)
+                    duplicates += self._answered(batch, {}, by_controlid, unwritten, too_large=str(answer))
+                elif isinstance(answer, IntacctError):
+                    raise answer
+                else:
+                    self.progress.rows_sent(self.spec, len(batch))
+                    duplicates += self._answered(batch, answer, by_controlid, unwritten)
+                if time.monotonic() - unwritten.since >= OUTCOME_WRITE_SECONDS:
+                    self._write_outcomes(unwritten)
+        except IntacctError:
+            self._write_outcomes(unwritten)  # what did land is kept
+            raise
+        self._write_outcomes(unwritten)
         return split
 
-    def _record_answer(
+    def _write_outcomes(self, unwritten: _Unwritten) -> None:
+        if unwritten.outcomes:
+            self.store.record_outcomes(self.run_id, self.spec.model_id, unwritten.outcomes)
+        if unwritten.ok or unwritten.failed:
+            self.progress.rows_done(self.spec, unwritten.ok, unwritten.failed)
+        if unwritten.batches and self._after_batch is not None:
+            self._after_batch()
+        unwritten.clear()
+
+    def _answered(
         self,
         batch: Sequence[Function],
         answer: Mapping[str, FunctionResult],
         by_controlid: dict[str, PlannedFunction],
+        unwritten: _Unwritten,
         *,
         too_large: str | None = None,
     ) -> list[PlannedFunction]:
-        """Write the outcomes of one answered batch (its functions leave ``by_controlid``); return the
-        upsert creates refused as duplicates."""
+        """The outcomes of one answered batch, added to ``unwritten`` (its functions leave
+        ``by_controlid``); returns the upsert creates refused as duplicates."""
         duplicates: list[PlannedFunction] = []
         outcomes = []
         ok = failed = 0
@@ -808,11 +833,7 @@ class ModelSync:
                 ok += 1
             else:
                 failed += 1
-        outcomes = self._read_back(outcomes, answered)
-        self.store.record_outcomes(self.run_id, self.spec.model_id, outcomes)
-        self.progress.rows_done(self.spec, ok, failed)
-        if self._after_batch is not None:
-            self._after_batch()
+        unwritten.add(self._read_back(outcomes, answered), ok, failed)
         return duplicates
 
     def _too_large(self, p: PlannedFunction, detail: str) -> Outcome:
@@ -1017,6 +1038,24 @@ class ModelSync:
             message=str(exc),
             line_counts=row["__line_counts"],
         )
+
+
+class _Unwritten:
+    """Outcomes of answered batches not yet written to the state."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def add(self, outcomes: Sequence[Outcome], ok: int, failed: int) -> None:
+        self.outcomes.extend(outcomes)
+        self.ok += ok
+        self.failed += failed
+        self.batches += 1
+
+    def clear(self) -> None:
+        self.outcomes: list[Outcome] = []
+        self.ok = self.failed = self.batches = 0
+        self.since = time.monotonic()
 
 
 _PAYLOAD_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)

@@ -240,7 +240,28 @@ class SyncKiller:
             # A model's rows are mapped, matched (a lookup request for upserts) and their intents written
             # before its first write leaves: aim into that stretch, after the skip-th model start.
             started = process.wait_for_line(_nth_start(target.skip), timeout=600)
-            return started is not None and _sleep_while(process, rng.uniform(0.0, 0.25))
+            if started is None:
+                return False
+
+            def quiet(exchanges: list[Exchange]) -> bool:
+                # A read (the login, the bulk lookup) answered and nothing in flight, or a write already
+                # went out (the model needed no lookup: the stretch is over, aim at once as before).
+                later = exchanges[base:]
+                if any(e.writes for e in later):
+                    return True
+                answered = any(not e.writes and e.delivered_at is not None for e in later)
+                return answered and all(e.delivered_at is not None for e in later)
+
+            # Requests are pipelined across pages and intents are bulk writes: the stretch between the
+            # lookup's answer and the first write is tens of milliseconds. A login is followed by the
+            # lookup within a millisecond: still quiet 3 ms later means the lookup was answered.
+            while True:
+                if not self._wait_tap(process, quiet):
+                    return False
+                time.sleep(0.003)
+                if self.tap.wait_for(quiet, 0.0):
+                    break
+            return _sleep_while(process, rng.uniform(0.0, 0.02))
         if target.phase == "in_flight":
             if not self._wait_tap(process, lambda ex: len(matching(ex)) > target.skip):
                 return False
