@@ -13,7 +13,10 @@ figure is functions per second over the model's work after its diff (reading the
 recording intents and outcomes, sending): its elapsed time in the run results less the diff's time from
 bench/phases.py. Ideal: 2 requests in flight x 50
 functions / 0.1 s = 1,000 functions/s; target: at least 90% of it. The emulator's own time per request
-(measured at zero latency in the same run) is reported too: the ideal assumes it is nil.
+(measured at zero latency in the same run) is reported too; it lies within the injected latency (the
+emulator answers no sooner than --latency-ms after a request arrives, its own work included), so the ideal
+is exact: what separates the figure from it is the tool's own time (client, HTTP, page preparation, state
+writes), the HTTP exchange outside the emulator's clock, and the pipeline's start and end.
 """
 
 from __future__ import annotations
@@ -126,7 +129,6 @@ def main() -> int:
             tool.build(CUSTOMERS, 2 * rows)
             creates = (rate(tool.intacct("sync", phases=True), rows, "created"),)
     ratios = tuple(t / b for t, b in zip(tool_rates, baseline_rates, strict=True))
-    achievable = 2 * 50 / (args.latency_ms / 1000 + service)
     ok = report(
         f"Sync throughput: {rows:,} customer updates, batch_size 50, concurrency 2 "
         f"(ideal {ideal:,.0f} functions/s)",
@@ -159,12 +161,9 @@ def main() -> int:
                 else []
             ),
             Figure(
-                "emulator's own time per request of 50 updates, no latency", (service * 1000,), "ms", None
-            ),
-            Figure(
-                "  the ideal once that time is counted (2 x 50 / (latency + it))",
-                (achievable,),
-                "functions/s",
+                "emulator's own time per request of 50 updates, no latency (within the latency above)",
+                (service * 1000,),
+                "ms",
                 None,
             ),
         ],
