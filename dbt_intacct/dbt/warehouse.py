@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,6 +23,10 @@ from dbt_intacct.errors import ConfigError, WarehouseError
 
 PACKAGE_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 CONNECTION_NAME = "dbt-intacct"
+ASIDE_CONNECTION_NAME = "dbt-intacct-aside"
+# Warehouses that run the statements of two connections at once, each in a process of its own, so that a
+# read aside (`Warehouse.fetch_aside`) uses another core. DuckDB shares one process and its threads.
+_CONCURRENT_CONNECTIONS = frozenset({"postgres"})
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class Warehouse:
         self._adapter: Any = None
         self._config: Any = None
         self._manifest: Any = None
+        self._aside: ThreadPoolExecutor | None = None
 
     # -- life cycle -------------------------------------------------------------------------------------
     @contextmanager
@@ -82,6 +88,9 @@ class Warehouse:
                 yield self
                 self.commit()
         finally:
+            if self._aside is not None:
+                self._aside.shutdown(wait=True)
+                self._aside = None
             adapter.cleanup_connections()
 
     def _load(self) -> None:
@@ -269,6 +278,36 @@ class Warehouse:
         except Exception as exc:
             raise WarehouseError(_first_line(exc)) from exc
         return [tuple(r) for r in rows]
+
+    def fetch_aside(self, sql: str, limit: int, settings: str = "") -> Future[list[tuple[Any, ...]]] | None:
+        """Start a bounded read on a second connection, in a thread, while this one runs other statements.
+
+        Only where the warehouse runs two connections' statements in parallel (Postgres: a process each);
+        None elsewhere, and the caller runs its statement the ordinary way. The second connection sees
+        committed data only (not this connection's temporary tables), reads in a transaction of its own
+        that ends with the read, and stays open for the next read until the warehouse is closed.
+        """
+        if self.adapter_type not in _CONCURRENT_CONNECTIONS:
+            return None
+        if self._aside is None:
+            self._aside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbt-intacct-aside")
+        adapter = self._adapter
+
+        def read() -> list[tuple[Any, ...]]:
+            # dbt keys connections by thread: this thread's is the second connection.
+            adapter.connections.set_connection_name(ASIDE_CONNECTION_NAME)
+            try:
+                if settings:
+                    adapter.connections.add_query(settings, auto_begin=False)
+                _, cursor = adapter.connections.add_query(sql, auto_begin=True)
+                rows = cursor.fetchmany(limit)
+            except Exception as exc:
+                raise WarehouseError(_first_line(exc)) from exc
+            finally:
+                adapter.connections.rollback_if_open()
+            return [tuple(r) for r in rows]
+
+        return self._aside.submit(read)
 
     def read_page(self, sql: str, limit: int) -> list[dict[str, Any]]:
         """Read one bounded page of row data through the cursor (`fetchmany`, never a fetch-all).

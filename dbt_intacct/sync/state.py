@@ -146,6 +146,8 @@ _STATE_COLUMNS = tuple(c[0] for c in TABLES[STATE_TABLE])
 _LEDGER_COLUMNS = tuple(c[0] for c in TABLES[LEDGER_TABLE])
 _WRITE_CHUNK = 500
 _temp_names = itertools.count(1)
+# The most shared or NULL keys a diff takes back from a count run aside (`StateStore.diff`).
+_ASIDE_KEY_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -384,41 +386,60 @@ class StateStore:
         """Compare the model with its state; materialise the keys that need something.
 
         One statement finds the candidates and the removals (one pass over the relation and the state),
-        one the keys shared by several rows and the NULL keys (a narrow pass over the key columns). Key
-        problems are read at once; the change set and the removals are materialised from the diff by
-        `change_table` and `removal_table`.
+        one the keys shared by several rows and the NULL keys (a narrow pass over the key columns; on
+        Postgres on a second connection, at the same time as the first). Key problems are read at once;
+        the change set and the removals are materialised from the diff by `change_table` and
+        `removal_table`.
         """
         w = self.warehouse
         name = f"dbt_intacct_diff_{next(_temp_names)}"
         settings, reset = (w.render("dbt_intacct__diff_settings_sql", reset=r) for r in (False, True))
-        if settings:
-            w.execute(settings)
-        w.execute(
-            w.render(
-                "dbt_intacct__diff_sql",
-                target_name=name,
-                relation=relation,
-                state=self.state,
-                model_id=model_id,
-                key_columns=list(key_columns),
-                hash_columns=list(hash_columns),
-                fingerprint=fingerprint,
-                send_changes=send_changes,
-                send_all=send_all,
-                removal_statuses=list(removal_statuses),
-            )
+        # Where the warehouse runs two connections at once (Postgres), the keys are counted on a second
+        # one while this one diffs: the two scans use two cores. The shared keys come back as rows
+        # (almost always none) and are added to the diff here; beyond a bound, the count is run again
+        # in the ordinary way, straight into the diff.
+        aside = w.fetch_aside(
+            w.render("dbt_intacct__diff_keys_select_sql", relation=relation, key_columns=list(key_columns)),
+            _ASIDE_KEY_ROWS + 1,
+            settings=w.render("dbt_intacct__diff_keys_aside_settings_sql"),
         )
-        w.execute(
-            w.render(
-                "dbt_intacct__diff_keys_sql",
-                target_name=name,
-                relation=relation,
-                key_columns=list(key_columns),
+        try:
+            if settings:
+                w.execute(settings)
+            w.execute(
+                w.render(
+                    "dbt_intacct__diff_sql",
+                    target_name=name,
+                    relation=relation,
+                    state=self.state,
+                    model_id=model_id,
+                    key_columns=list(key_columns),
+                    hash_columns=list(hash_columns),
+                    fingerprint=fingerprint,
+                    send_changes=send_changes,
+                    send_all=send_all,
+                    removal_statuses=list(removal_statuses),
+                )
             )
-        )
+        except BaseException:
+            if aside is not None:
+                aside.exception()  # waited for; the diff's own error is the one reported
+            raise
+        shared = aside.result() if aside is not None else None
+        kind, copies = w.quote("__diff"), w.quote("__copies")
+        if shared is not None and len(shared) <= _ASIDE_KEY_ROWS:
+            w.insert_rows(name, [w.quote("__key"), kind, copies, w.quote("__hash")], shared)
+        else:
+            w.execute(
+                w.render(
+                    "dbt_intacct__diff_keys_sql",
+                    target_name=name,
+                    relation=relation,
+                    key_columns=list(key_columns),
+                )
+            )
         if reset:
             w.execute(reset)
-        kind, copies = w.quote("__diff"), w.quote("__copies")
         counts: dict[str, int] = {}
         null_rows = 0
         for found, keys, rows in w.fetch_small(

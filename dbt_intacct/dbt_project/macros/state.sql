@@ -108,7 +108,8 @@ alter table {{ relation }} add column {{ name }} {{ dbt_intacct__column_type(kin
   Unchanged rows, the bulk of a resync, leave nothing. The join holds narrow columns only (key and hash;
   key, hash and status), so memory does not grow with the model's width; the candidates' columns and
   the rest of the state are read afterwards for the few keys that need them. The keys are counted by
-  the next statement (`dbt_intacct__diff_keys_sql`) in a narrow scan of the key columns alone: grouping
+  the next statement (`dbt_intacct__diff_keys_sql`; on Postgres `dbt_intacct__diff_keys_select_sql`, run
+  on a second connection at the same time as this one) in a narrow scan of the key columns alone: grouping
   every row with its hash before the join costs more than that scan (DuckDB and Postgres alike), and
   counting in the same statement (union all) kept both hash tables in memory at once (DuckDB, a million
   rows: +58 MB).
@@ -159,6 +160,12 @@ select * from diff where {{ adapter.quote('__diff') }} is not null
 
 {#- Adds the shared keys and the NULL-key rows to a diff (`dbt_intacct__diff_sql`). -#}
 {% macro dbt_intacct__diff_keys_sql(target_name, relation, key_columns) -%}
+insert into {{ target_name }} ({{ adapter.quote('__key') }}, {{ adapter.quote('__diff') }}, {{ adapter.quote('__copies') }}, {{ adapter.quote('__hash') }})
+{{ dbt_intacct__diff_keys_select_sql(relation, key_columns) }}
+{%- endmacro %}
+
+{#- The shared keys and the NULL-key rows of a relation, as rows of a diff (key, kind, copies, hash). -#}
+{% macro dbt_intacct__diff_keys_select_sql(relation, key_columns) -%}
 {%- set key_sql = dbt_intacct__row_key(key_columns) -%}
 {%- if key_columns | length > 1 -%}
   {#- A composite key's text can be made without a NULL part. -#}
@@ -166,7 +173,6 @@ select * from diff where {{ adapter.quote('__diff') }} is not null
     case when {% for c in key_columns %}{{ adapter.quote(c) }} is null{% if not loop.last %} or {% endif %}{% endfor %} then null else {{ key_sql }} end
   {%- endset -%}
 {%- endif -%}
-insert into {{ target_name }} ({{ adapter.quote('__key') }}, {{ adapter.quote('__diff') }}, {{ adapter.quote('__copies') }}, {{ adapter.quote('__hash') }})
 {{ dbt_intacct__shared_keys_sql(relation, key_sql) }}
 {%- endmacro %}
 
@@ -202,6 +208,22 @@ where {{ key }} is null or hashtextextended({{ key }}, 0) in (
 )
 group by {{ key }}
 having count(*) > 1 or {{ key }} is null
+{%- endmacro %}
+
+{#-
+  Session settings of the second connection that counts the keys while the diff statement runs
+  (`Warehouse.fetch_aside`). Postgres: the count runs in its own process alone, leaving the parallel
+  workers to the diff statement (on two cores, workers for both slowed both down).
+-#}
+{% macro dbt_intacct__diff_keys_aside_settings_sql() -%}
+  {{ return(adapter.dispatch('diff_keys_aside_settings_sql', 'dbt_intacct')()) }}
+{%- endmacro %}
+
+{% macro default__diff_keys_aside_settings_sql() -%}
+{%- endmacro %}
+
+{% macro postgres__diff_keys_aside_settings_sql() -%}
+set max_parallel_workers_per_gather = 0
 {%- endmacro %}
 
 {#-
