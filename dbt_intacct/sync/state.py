@@ -9,12 +9,14 @@ from __future__ import annotations
 import itertools
 import os
 import socket
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dbt_intacct.dbt.warehouse import Warehouse
+from dbt_intacct.errors import WarehouseError
 
 STATE_TABLE = "intacct_state"
 LEDGER_TABLE = "intacct_ledger"
@@ -231,7 +233,18 @@ class StateStore:
         self.locks = warehouse.relation(database, schema, LOCKS_TABLE)
 
     def ensure(self) -> None:
-        """Create the schema and tables on first use."""
+        """Create the schema and tables on first use, and add what an older version did not have.
+
+        This runs before the sync's lock is taken: two syncs starting together on a new state schema
+        both create it, and the one that loses the race gets an error ("already exists", or a unique
+        violation in the catalogue on Postgres). Looking again then finds everything in place."""
+        try:
+            self._ensure()
+        except WarehouseError:
+            time.sleep(0.2)
+            self._ensure()
+
+    def _ensure(self) -> None:
         w = self.warehouse
         w.create_schema(self.database, self.schema)
         for name, columns in TABLES.items():
