@@ -298,14 +298,10 @@ class Warehouse:
             adapter.connections.set_connection_name(ASIDE_CONNECTION_NAME)
             try:
                 if settings:
-                    adapter.connections.add_query(settings, auto_begin=False)
-                _, cursor = adapter.connections.add_query(sql, auto_begin=True)
-                rows = cursor.fetchmany(limit)
-            except Exception as exc:
-                raise WarehouseError(_first_line(exc)) from exc
+                    self.execute(settings)
+                return self.fetch_small(sql, limit)
             finally:
                 adapter.connections.rollback_if_open()
-            return [tuple(r) for r in rows]
 
         return self._aside.submit(read)
 

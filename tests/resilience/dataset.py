@@ -126,6 +126,22 @@ def _entry(rng: random.Random, n: int) -> JournalEntry:
 
 # -- the dbt project ------------------------------------------------------------------------------------
 
+# One plain customers model (code, name) for the scenarios that need no dataset.
+CUSTOMERS_YML = """\
+models:
+  - name: intacct_customers
+    config:
+      meta:
+        intacct:
+          object: customer
+          mode: upsert
+          primary_key: code
+          mapping:
+            CUSTOMERID: code
+            NAME: name
+          delete: delete
+"""
+
 CUSTOMERS_ENTRY = f"""\
   - name: {CUSTOMERS_MODEL}
     config:

@@ -15,6 +15,7 @@ from lxml import etree
 from dbt_intacct.emulator import EmulatorAdmin, EmulatorConfig, EmulatorServer
 from dbt_intacct.xml.request import Function
 from tests.resilience.dataset import (
+    CUSTOMERS_YML,
     ENTRIES_ENTRY,
     ENTRIES_MODEL,
     Dataset,
@@ -29,21 +30,6 @@ from tests.support.intacct import demo_client
 from tests.support.project import DbtProject
 
 pytestmark = pytest.mark.xdist_group("resilience_outside")
-
-CUSTOMERS_YML = """\
-models:
-  - name: intacct_customers
-    config:
-      meta:
-        intacct:
-          object: customer
-          mode: upsert
-          primary_key: code
-          mapping:
-            CUSTOMERID: code
-            NAME: name
-          delete: delete
-"""
 
 
 @pytest.fixture(scope="module")

@@ -17,26 +17,17 @@ from pathlib import Path
 import pytest
 
 from dbt_intacct.emulator import EmulatorAdmin, EmulatorConfig, EmulatorServer
-from tests.resilience.dataset import ENTRIES_ENTRY, ENTRIES_MODEL, entries_model_sql, state_rows
+from tests.resilience.dataset import (
+    CUSTOMERS_YML,
+    ENTRIES_ENTRY,
+    ENTRIES_MODEL,
+    entries_model_sql,
+    state_rows,
+)
 from tests.resilience.wiretap import Spoil, WireTap
 from tests.support.project import DbtProject
 
 pytestmark = pytest.mark.xdist_group("resilience_pending")
-
-CUSTOMERS_YML = """\
-models:
-  - name: intacct_customers
-    config:
-      meta:
-        intacct:
-          object: customer
-          mode: upsert
-          primary_key: code
-          mapping:
-            CUSTOMERID: code
-            NAME: name
-          delete: delete
-"""
 
 
 @pytest.fixture(scope="module")
