@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/phases.py OUT.json sync|plan [dbt-intacct options...]
 
-The engine does not report its phases yet (see docs/performance.md: "What the engine should record"), so
-this wrapper times them by wrapping a few methods before `dbt_intacct.cli.main` runs, changing nothing
-else: the command, its output and its exit code are the real ones. OUT.json gets seconds per phase:
+The engine records its main phases in `intacct_run_results.json` (`timings`); this wrapper gives the
+finer breakdown the benchmarks print (each statement of the diff, the HTTP exchanges, a bare process's
+start-up) by wrapping a few methods before `dbt_intacct.cli.main` runs, changing nothing else: the
+command, its output and its exit code are the real ones. OUT.json gets seconds per phase:
 
     startup  process start until the warehouse connection is open (interpreter, imports, dbt project and
              profile, adapter, macros): the dbt adapter's start-up

@@ -198,6 +198,8 @@ class JsonProgress:
             planned=dict(result.planned),
             api_transactions=result.api_transactions,
             message=result.message,
+            elapsed_seconds=round(result.elapsed_seconds, 3),
+            timings=result.timings_json(),
         )
 
 

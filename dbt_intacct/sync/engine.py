@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -150,6 +152,7 @@ class ModelSync:
         self.result = ModelResult(
             unique_id=self.spec.model_id, name=self.spec.name, object=self.obj.name, mode=self.spec.mode
         )
+        self._timings_lock = threading.Lock()  # pages may be planned on a sending thread
 
     @property
     def client(self) -> IntacctClient:
@@ -174,15 +177,55 @@ class ModelSync:
             self.result.elapsed_seconds = time.monotonic() - started
         return self.result
 
+    @contextmanager
+    def _phase(self, name: str) -> Iterator[None]:
+        """Add the time spent inside to the model's timings (results.PHASES)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            with self._timings_lock:
+                timings = self.result.timings
+                timings[name] = timings.get(name, 0.0) + elapsed
+
+    def _timed_pages(self, pages: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+        """The pages of a change table, the time spent reading each added to `read`."""
+        while True:
+            with self._phase("read"):
+                page = next(pages, None)
+            if page is None:
+                return
+            yield page
+
     def _run(self) -> None:
-        spec, store, relation = self.spec, self.store, self.prepared.relation
-        self._resolve_pending()
+        spec, store = self.spec, self.store
+        with self._phase("resolve"):
+            self._resolve_pending()
         # Rows that reached Intacct get the delete behaviour (even if their last update failed); rows
         # that never did are simply dropped from the state.
         removal_statuses = [st.OK, st.FAILED, st.REJECTED] if spec.delete in {"clear", "delete"} else []
         send_changes = spec.mode != "insert"
+        with self._phase("diff"):
+            changes, removals, total = self._diff(removal_statuses, send_changes)
+        self.result.counts["unchanged"] = max(total - changes.size - self.result.counts["rejected"], 0)
+        self.progress.model_started(spec, changes.size + removals.size)
+        try:
+            self._process(
+                self._timed_pages(store.pages(changes, PAGE_SIZE)),
+                self._timed_pages(store.pages(removals, PAGE_SIZE)),
+            )
+        finally:
+            store.drop(changes)
+            store.drop(removals)
+
+    def _diff(
+        self, removal_statuses: Sequence[str], send_changes: bool
+    ) -> tuple[st.ChangeTable, st.ChangeTable, int]:
+        """The change set and the removals, materialised; and the model's row count."""
+        spec, store = self.spec, self.store
         diff = store.diff(
-            relation=relation,
+            relation=self.prepared.relation,
             model_id=spec.model_id,
             key_columns=spec.primary_key,
             hash_columns=self.prepared.hash_columns,
@@ -205,14 +248,7 @@ class ModelSync:
             removals = store.removal_table(diff, statuses=removal_statuses)
         finally:
             store.drop(diff)
-        total = self._row_count()
-        self.result.counts["unchanged"] = max(total - changes.size - self.result.counts["rejected"], 0)
-        self.progress.model_started(spec, changes.size + removals.size)
-        try:
-            self._process(store.pages(changes, PAGE_SIZE), store.pages(removals, PAGE_SIZE))
-        finally:
-            store.drop(changes)
-            store.drop(removals)
+        return changes, removals, self._row_count()
 
     def _row_count(self) -> int:
         rows = self.store.warehouse.fetch_small(f"select count(*) from {self.prepared.relation}")
@@ -270,7 +306,9 @@ class ModelSync:
         )
         if self.dry_run:
             for plan, page in pages:
-                self._count_plan(plan(page))
+                with self._phase("build"):
+                    planned = plan(page)
+                self._count_plan(planned)
             return
         by_controlid: dict[str, PlannedFunction] = {}
         duplicates = self._deliver(self._batches_of_pages(pages, by_controlid), by_controlid)
@@ -284,7 +322,8 @@ class ModelSync:
     ) -> Iterator[list[Function]]:
         """Each page's batches; a page's intents are recorded (and committed) before its first batch."""
         for plan, page in pages:
-            planned = plan(page)
+            with self._phase("build"):
+                planned = plan(page)
             if not planned:
                 continue
             self._record_intents(planned)
@@ -709,6 +748,10 @@ class ModelSync:
         )
 
     def _record_intents(self, planned: Sequence[PlannedFunction]) -> None:
+        with self._phase("intents"):
+            self._write_intents(planned)
+
+    def _write_intents(self, planned: Sequence[PlannedFunction]) -> None:
         spec = self.spec
         self.store.record_intents(
             self.run_id,
@@ -742,9 +785,10 @@ class ModelSync:
         """
         duplicates: list[PlannedFunction] = []
         try:
-            split = self._send_batches(batches, by_controlid, duplicates)
-            while split:
-                split = self._send_batches(split, by_controlid, duplicates)
+            with self._phase("send"):
+                split = self._send_batches(batches, by_controlid, duplicates)
+                while split:
+                    split = self._send_batches(split, by_controlid, duplicates)
         except IntacctError:
             # Unanswered, and the upsert creates refused as duplicates whose update is not sent yet.
             unsettled = sum(1 for p in duplicates if p.action == CREATE)
@@ -795,7 +839,8 @@ class ModelSync:
 
     def _write_outcomes(self, unwritten: _Unwritten) -> None:
         if unwritten.outcomes:
-            self.store.record_outcomes(self.run_id, self.spec.model_id, unwritten.outcomes)
+            with self._phase("outcomes"):
+                self.store.record_outcomes(self.run_id, self.spec.model_id, unwritten.outcomes)
         if unwritten.ok or unwritten.failed:
             self.progress.rows_done(self.spec, unwritten.ok, unwritten.failed)
         if unwritten.batches and self._after_batch is not None:

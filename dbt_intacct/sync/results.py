@@ -22,6 +22,19 @@ COUNTERS = (
     "dropped",
     "resent",
 )
+# Where a model's time went, in seconds, in the order the run results list them. They are spans, not a
+# partition: `send` runs from the first batch taken to the last answer recorded, and the reading,
+# building, intents and outcomes of later pages happen inside it, while requests are in flight;
+# `resolve` (re-sending what an earlier run left unanswered) includes its own sending.
+PHASES = (
+    "resolve",  # the open intents an earlier run left, re-sent and settled
+    "diff",  # the model compared with its state in the warehouse; change set and removals materialised
+    "read",  # change-set and removal pages read from the warehouse
+    "build",  # rows mapped, matched (lookups in Intacct included), built into functions and checked
+    "intents",  # intents written to the state (each page's, committed before its first request)
+    "send",  # the send pipeline, wall time (overlaps the phases above for pages after the first)
+    "outcomes",  # answers written to the state
+)
 MAX_ROW_ERRORS = 200
 RUN_RESULTS_FILE = "intacct_run_results.json"
 
@@ -51,10 +64,15 @@ class ModelResult:
     samples: dict[str, list[str]] = field(default_factory=dict)  # plan: sample payloads by action
     api_transactions: int = 0  # writes plus query pages spent (or, in a plan, to be spent)
     elapsed_seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (PHASES)
 
     def add_error(self, error: RowError) -> None:
         if len(self.errors) < MAX_ROW_ERRORS:
             self.errors.append(error)
+
+    def timings_json(self) -> dict[str, float]:
+        """Seconds per phase, every phase listed (0 when it did not happen), rounded to the millisecond."""
+        return {phase: round(self.timings.get(phase, 0.0), 3) for phase in PHASES}
 
     @property
     def ok(self) -> bool:
@@ -85,6 +103,7 @@ class RunResult:
     faults: dict[str, int] = field(default_factory=dict)  # faults met, by kind (http_503, rate_limited, ...)
     faults_survived: dict[str, int] = field(default_factory=dict)  # those the same request then got past
     retries: int = 0
+    startup_seconds: float | None = None  # from the command's start to the warehouse open (dbt loaded)
 
     @property
     def api_transactions(self) -> int:
@@ -126,6 +145,7 @@ class RunResult:
             else {"monthly": self.budget.monthly, "spent_this_month": self.budget.spent_this_month},
             "alerts": self.alerts,
             "faults": {"met": self.faults, "survived": self.faults_survived, "retries": self.retries},
+            "startup_seconds": None if self.startup_seconds is None else round(self.startup_seconds, 3),
             "results": [
                 {
                     "unique_id": m.unique_id,
@@ -138,6 +158,7 @@ class RunResult:
                     "planned": dict(m.planned),
                     "api_transactions": m.api_transactions,
                     "elapsed_seconds": round(m.elapsed_seconds, 3),
+                    "timings": m.timings_json(),
                     "errors": [e.__dict__ for e in m.errors],
                 }
                 for m in self.models

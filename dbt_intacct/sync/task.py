@@ -64,6 +64,7 @@ class SyncTask:
     def run(self) -> RunResult:
         opts = self.options
         command = "plan" if opts.dry_run else "sync"
+        started = time.monotonic()
         specs = self.load_specs()
         config = self._config(specs)
         alert_rules = self._alert_rules(config)
@@ -72,6 +73,7 @@ class SyncTask:
         calls = CallLog()
         with Warehouse(opts.dbt).open() as warehouse:
             result.target = warehouse.target_name
+            result.startup_seconds = time.monotonic() - started
             schema = (
                 opts.state_schema
                 or (config.state_schema if config else None)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from dbt_intacct.emulator.admin import EmulatorAdmin
+from dbt_intacct.sync.results import PHASES
 from tests.functional.test_sync_customers import CUSTOMERS, setup_customers
 from tests.functional.test_sync_money_objects import JOURNAL_LINES, setup_journal
 from tests.support.intacct import create_customer_directly
@@ -128,6 +129,33 @@ def test_json_log_format(project: DbtProject, emulator: EmulatorAdmin) -> None:
     assert "model_started" in kinds and "rows_done" in kinds and "model_finished" in kinds
     finished = events[-1]
     assert finished["exit_code"] == 0 and finished["results"][0]["counts"]["created"] == 3
+
+
+def test_each_model_reports_where_its_time_went(project: DbtProject, emulator: EmulatorAdmin) -> None:
+    setup_customers(project)
+    plan = project.plan()
+    assert plan.exit_code == 0, plan.output
+    planned = plan.results["results"][0]["timings"]
+    assert list(planned) == list(PHASES)
+    assert planned["diff"] > 0 and planned["build"] > 0 and planned["read"] > 0
+    assert planned["send"] == planned["intents"] == planned["outcomes"] == 0  # a plan sends nothing
+
+    emulator.set_faults(latency_ms=300)  # each request takes at least 0.3 s
+    result = project.cli("sync", "--log-format", "json")
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.output.splitlines() if line.strip()]
+    logged = next(e for e in events if e["event"] == "model_finished")
+    run = events[-1]
+    model = run["results"][0]
+    timings = model["timings"]
+    assert logged["timings"] == timings and logged["elapsed_seconds"] == model["elapsed_seconds"]
+    assert model["api_transactions"] >= 1
+    # The one request (three creates in one batch) is inside `send`, which is inside the model's time.
+    assert 0.3 <= timings["send"] <= model["elapsed_seconds"]
+    assert timings["diff"] + timings["send"] <= model["elapsed_seconds"] + 0.002  # rounding
+    assert timings["intents"] > 0 and timings["outcomes"] > 0 and timings["build"] > 0
+    assert timings["resolve"] < 0.3  # nothing was left open
+    assert run["startup_seconds"] > 0
 
 
 class _Receiver:

@@ -1,0 +1,58 @@
+"""The state tables: created on first use, by whichever of several syncs starting together gets there."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg2
+import pytest
+
+from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
+from dbt_intacct.sync.state import TABLES, StateStore
+from tests.support.project import POSTGRES, DbtProject
+
+
+@pytest.mark.parametrize("warehouse", ["postgres"], indirect=True)
+def test_a_sync_that_loses_the_race_to_create_the_state_schema_looks_again(project: DbtProject) -> None:
+    # Another sync has created the state schema in a transaction it has not committed yet: this one's
+    # `create schema if not exists` waits for it, then fails on the catalogue's unique key once it commits.
+    # Without looking again, the sync would stop with that error.
+    schema = project.state_schema
+    other = psycopg2.connect(**POSTGRES)
+    errors: list[BaseException] = []
+
+    def ensure() -> None:
+        try:
+            with Warehouse(DbtArgs(project_dir=project.root, profiles_dir=project.root)).open() as w:
+                StateStore(w, schema, w.target_database).ensure()
+        except BaseException as exc:
+            errors.append(exc)
+
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(f'create schema "{schema}"')
+        racer = threading.Thread(target=ensure)
+        racer.start()
+        deadline = time.monotonic() + 60
+        while not _waiting_on_a_lock(schema):
+            assert racer.is_alive() and time.monotonic() < deadline, f"the sync never waited: {errors}"
+            time.sleep(0.05)
+        other.commit()
+        racer.join(60)
+    finally:
+        other.close()
+    assert not racer.is_alive() and errors == []
+    tables = project.query(
+        f"select table_name from information_schema.tables where table_schema = '{schema}' order by 1"
+    )
+    assert [t[0] for t in tables] == sorted(TABLES)
+
+
+def _waiting_on_a_lock(schema: str) -> bool:
+    with psycopg2.connect(**POSTGRES) as con, con.cursor() as cursor:
+        cursor.execute(
+            "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and query ilike %s",
+            (f"%create schema%{schema}%",),
+        )
+        return bool(cursor.fetchone()[0])
