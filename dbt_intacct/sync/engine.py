@@ -236,7 +236,7 @@ class ModelSync:
             send_all=self.full_refresh and send_changes,
         )
         try:
-            self._report_key_problems(diff.key_problems)
+            self._report_key_problems(diff)
             changes = store.change_table(
                 diff,
                 key_columns=spec.primary_key,
@@ -254,8 +254,13 @@ class ModelSync:
         rows = self.store.warehouse.fetch_small(f"select count(*) from {self.prepared.relation}")
         return int(rows[0][0]) if rows else 0
 
-    def _report_key_problems(self, problems: st.KeyProblems) -> None:
-        spec = self.spec
+    def _report_key_problems(self, diff: st.Diff) -> None:
+        """Reject the rows whose key is NULL or shared; a sync records each shared key as rejected.
+
+        Every shared key is recorded, page by page (the errors listed are capped, the counts are not);
+        for keys synced before, what the state knew (RECORDNO, version) is kept, so that the record is
+        updated, not created again, once the key is unique."""
+        spec, problems = self.spec, diff.key_problems
         key_name = ", ".join(spec.primary_key)
         if problems.null_rows:
             self.result.counts["rejected"] += problems.null_rows
@@ -267,29 +272,36 @@ class ModelSync:
                     "they cannot be tracked and are not sent",
                 )
             )
-        outcomes = []
-        for row_key, count in problems.duplicates:
-            message = (
-                f"primary key ({key_name}) = {row_key!r} is shared by {count} rows; none of them is sent"
-            )
-            self.result.counts["rejected"] += count
-            self.result.add_error(RowError(row_key=row_key, field=key_name, message=message))
-            # Keep what the state knew (RECORDNO, version) for keys that were synced before.
-            version, recordno, intacct_id = problems.known.get(row_key, (0, None, None))
-            outcomes.append(
-                Outcome(
-                    row_key=row_key,
-                    row_hash=None,
-                    action="none",
-                    status=st.REJECTED,
-                    version=version,
-                    recordno=recordno,
-                    intacct_id=intacct_id,
-                    message=message,
-                )
-            )
-        if outcomes and not self.dry_run:
-            self.store.record_outcomes(self.run_id, spec.model_id, outcomes)
+        if not problems.duplicate_keys:
+            return
+        self.result.counts["rejected"] += problems.duplicate_rows
+        table = self.store.shared_key_table(diff)
+        try:
+            for page in self.store.pages(table, PAGE_SIZE):
+                outcomes = []
+                for row in page:
+                    row_key = str(row["row_key"])
+                    message = (
+                        f"primary key ({key_name}) = {row_key!r} is shared by {int(row['copies'])} rows; "
+                        "none of them is sent"
+                    )
+                    self.result.add_error(RowError(row_key=row_key, field=key_name, message=message))
+                    outcomes.append(
+                        Outcome(
+                            row_key=row_key,
+                            row_hash=None,
+                            action="none",
+                            status=st.REJECTED,
+                            version=int(row["version"] or 0),
+                            recordno=row["recordno"],
+                            intacct_id=row["intacct_id"],
+                            message=message,
+                        )
+                    )
+                if not self.dry_run:
+                    self.store.record_outcomes(self.run_id, spec.model_id, outcomes)
+        finally:
+            self.store.drop(table)
 
     def _process(
         self, changes: Iterable[list[dict[str, Any]]], removals: Iterable[list[dict[str, Any]]]

@@ -11,7 +11,7 @@ import os
 import socket
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -186,12 +186,13 @@ class Outcome:
 
 @dataclass(frozen=True)
 class KeyProblems:
-    """Rows with a NULL key (how many), and keys shared by several rows (key, rows) in key order."""
+    """Rows with a NULL key, and keys shared by several rows: how many keys, and how many rows they have.
+
+    The shared keys themselves are read from the diff by `StateStore.shared_keys`."""
 
     null_rows: int
-    duplicates: tuple[tuple[str, int], ...]
-    # What the state holds for the shared keys synced before: version, RECORDNO, ID.
-    known: Mapping[str, tuple[int, str | None, str | None]] = field(default_factory=dict)
+    duplicate_keys: int = 0
+    duplicate_rows: int = 0
 
 
 @dataclass(frozen=True)
@@ -394,7 +395,6 @@ class StateStore:
         send_changes: bool,
         removal_statuses: Sequence[str],
         send_all: bool = False,
-        problem_limit: int = 1000,
     ) -> Diff:
         """Compare the model with its state; materialise the keys that need something.
 
@@ -454,27 +454,17 @@ class StateStore:
         if reset:
             w.execute(reset)
         counts: dict[str, int] = {}
-        null_rows = 0
+        rows_of: dict[str, int] = {}
         for found, keys, rows in w.fetch_small(
             f"select {kind}, count(*), sum({copies}) from {name} group by {kind}"
         ):
             counts[str(found)] = int(keys)
-            if found == "null":
-                null_rows = int(rows)
-        duplicates: list[tuple[str, int]] = []
-        known: dict[str, tuple[int, str | None, str | None]] = {}
-        if counts.get("duplicate"):
-            key = w.quote("__key")
-            sql = (
-                f"select d.{key}, d.{copies}, st.version, st.recordno, st.intacct_id from {name} d "
-                f"left join {self.state} st on st.model_id = {w.literal(model_id)} and st.row_key = d.{key} "
-                f"where d.{kind} = 'duplicate' order by d.{key} limit {int(problem_limit)}"
-            )
-            for row_key, count, version, recordno, intacct_id in w.fetch_small(sql, problem_limit):
-                duplicates.append((str(row_key), int(count)))
-                if version is not None:
-                    known[str(row_key)] = (int(version), recordno, intacct_id)
-        problems = KeyProblems(null_rows=null_rows, duplicates=tuple(duplicates), known=known)
+            rows_of[str(found)] = int(rows or 0)
+        problems = KeyProblems(
+            null_rows=rows_of.get("null", 0),
+            duplicate_keys=counts.get("duplicate", 0),
+            duplicate_rows=rows_of.get("duplicate", 0),
+        )
         return Diff(name=name, model_id=model_id, relation=relation, counts=counts, key_problems=problems)
 
     def change_table(
@@ -505,6 +495,21 @@ class StateStore:
             send_changes=send_changes,
         )
         return self._materialise(name, sql, "__change")
+
+    def shared_key_table(self, diff: Diff) -> ChangeTable:
+        """Materialise the keys shared by several rows, numbered in key order, with how many rows share
+        each and what the state holds for those synced before (version, RECORDNO, ID)."""
+        name = f"dbt_intacct_shared_{next(_temp_names)}"
+        if not diff.key_problems.duplicate_keys:
+            return ChangeTable(name=name, size=0, counts={})
+        sql = self.warehouse.render(
+            "dbt_intacct__diff_shared_sql",
+            target_name=name,
+            diff_name=diff.name,
+            state=self.state,
+            model_id=diff.model_id,
+        )
+        return self._materialise(name, sql, "copies")
 
     def removal_table(self, diff: Diff, *, statuses: Sequence[str]) -> ChangeTable:
         """Materialise the rows that have left the model and that the delete behaviour acts on."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 import requests
@@ -30,6 +31,27 @@ def test_latency(gw: GatewayClient, admin: EmulatorAdmin) -> None:
     started = time.monotonic()
     create_customer(gw, "L2")
     assert time.monotonic() - started < 0.3
+
+
+def test_latency_includes_the_emulators_own_work(
+    gw: GatewayClient, admin: EmulatorAdmin, server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The latency is the time an answer takes, as Intacct's is: work done while it runs is not added
+    # to it. The emulator's work is made to take 0.4 s (its gateway slowed down; HTTP stays real).
+    assert server.emulator is not None
+    gateway = server.emulator.gateway
+    handle = gateway.handle
+
+    def slow_handle(*args: Any, **kwargs: Any) -> bytes:
+        time.sleep(0.4)
+        return handle(*args, **kwargs)
+
+    monkeypatch.setattr(gateway, "handle", slow_handle)
+    admin.set_faults(latency_ms=600)
+    started = time.monotonic()
+    assert create_customer(gw, "W1").status_code == 200
+    elapsed = time.monotonic() - started
+    assert 0.6 <= elapsed < 0.9, elapsed  # not 0.6 + 0.4
 
 
 def test_jitter_is_random_within_bounds_and_repeatable_with_a_seed(

@@ -8,7 +8,8 @@ import pytest
 
 from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
 from dbt_intacct.emulator.admin import EmulatorAdmin
-from tests.functional.test_sync_customers import setup_customers
+from dbt_intacct.sync.results import MAX_ROW_ERRORS
+from tests.functional.test_sync_customers import customer_yaml, setup_customers
 from tests.support.project import DbtProject
 
 # Each row and the text its hash is documented to be made of: the fingerprint, then per column in name
@@ -72,3 +73,45 @@ def test_a_state_made_without_its_index_gets_it_and_stays_valid(
     assert run.exit_code == 0, run.output
     assert run.counts("intacct_customers")["unchanged"] == 3
     assert project.query(f"select to_regclass('{index}') is not null") == [(True,)]
+
+
+def test_more_shared_keys_than_the_diff_reads_at_once_are_all_counted(
+    project: DbtProject, emulator: EmulatorAdmin
+) -> None:
+    # 12,000 keys shared by two rows each, beyond the 10,000 shared keys that the key count (on Postgres
+    # on a second connection) hands back as rows: the count is then run again straight into the diff.
+    project.model(
+        "intacct_customers",
+        """
+        with ids as (
+          {% if target.type == 'duckdb' %}select range as i from range(24000)
+          {% else %}select generate_series(0, 23999) as i{% endif %}
+        )
+        select 'K' || cast(i % 12000 as varchar) as code, 'Name ' || cast(i as varchar) as name,
+          cast(null as varchar) as email, 'Paris' as city, 'smb' as segment
+        from ids
+        union all
+        select 'U1', 'Unique', cast(null as varchar), 'Oslo', 'smb'
+        """,
+    )
+    project.schema_yml(customer_yaml())
+    project.build()
+    run = project.plan()
+    assert run.exit_code == 1, run.output  # rejected rows
+    model = run.model("intacct_customers")
+    assert model["counts"]["rejected"] == 24_000
+    assert model["planned"] == {"create": 1}
+    shared = [e for e in model["errors"] if "is shared by 2 rows" in e["message"]]
+    assert len(shared) == len(model["errors"]) == MAX_ROW_ERRORS  # the first ones, in key order
+    assert shared[0]["row_key"] == "K0"
+    assert emulator.stats()["requests"] == 0
+    # A sync records every shared key as rejected, with its reason, not only the errors listed.
+    synced = project.sync()
+    assert synced.exit_code == 1, synced.output
+    assert synced.counts("intacct_customers")["created"] == 1
+    rows = project.query(
+        f"select status, count(*), min(error) from {project.state_schema}.intacct_state group by status"
+    )
+    found = {status: (count, error) for status, count, error in rows}
+    assert found["ok"][0] == 1 and found["rejected"][0] == 12_000
+    assert "is shared by 2 rows" in found["rejected"][1]

@@ -42,6 +42,8 @@ from tests.resilience.wiretap import Exchange, WireTap
 from tests.support.project import DbtProject
 
 PHASES = ("startup", "diffing", "before_request", "in_flight", "after_response")
+# A model's start line when it has rows to send: "2 of 2 START model (object, mode): 400 row(s) to look at".
+FRESH_START = re.compile(r"START \S+ .*: [1-9]\d* row\(s\) to look at")
 
 
 @dataclass(frozen=True)
@@ -242,6 +244,12 @@ class SyncKiller:
             started = process.wait_for_line(_nth_start(target.skip), timeout=600)
             if started is None:
                 return False
+            # A model with rows to send prints its start line, then maps and builds its first page and
+            # writes its intents (tens of milliseconds for a few hundred rows) before any request: aim
+            # there when such a line shows up before the model's first request. Otherwise (the run only
+            # re-sends what an earlier kill left open), aim after a read's answer, below.
+            if self._fresh_start_then_quiet(process, base):
+                return _sleep_while(process, rng.uniform(0.0, 0.005))
 
             def quiet(exchanges: list[Exchange]) -> bool:
                 # A read (the login, the bulk lookup) answered and nothing in flight, or a write already
@@ -273,6 +281,18 @@ class SyncKiller:
 
         # after_response: the answer has just been handed over; the kill follows at once.
         return self._wait_tap(process, answered)
+
+    def _fresh_start_then_quiet(self, process: SyncProcess, base: int) -> bool:
+        """Wait for a model start with rows to look at; True if no request went out after it (yet)."""
+        while process.running():
+            exchanges = self.tap.exchanges[base:]
+            fresh = [line for line in process.lines_before(time.monotonic()) if FRESH_START.search(line.text)]
+            if fresh:
+                return not any(e.received_at >= fresh[-1].at for e in exchanges)
+            if any(e.writes for e in exchanges):
+                return False  # writes came first: re-sent intents; no fresh start before them
+            time.sleep(0.001)
+        return False
 
     def _wait_tap(self, process: SyncProcess, predicate: Callable[[list[Exchange]], bool]) -> bool:
         while process.running():
@@ -316,7 +336,9 @@ def kill_plan(rng: random.Random, repeats: int) -> list[KillTarget]:
     # before_request aims at the first model start: whichever model still has work comes first.
     # The diff kills come first: once an earlier kill has left journal entries pending, the second
     # model begins by settling them (requests at once) and its diff is no longer reachable from outside.
-    targets = [KillTarget("diffing"), KillTarget("diffing")]
+    # A kill between requests needs a model with rows nobody has tried to send yet (after other kills,
+    # the runs begin by re-sending what they left open): one such kill comes right after the diff ones.
+    targets = [KillTarget("diffing"), KillTarget("diffing"), KillTarget("before_request")]
     targets += [KillTarget(p, skip=0 if p == "before_request" else rng.randint(0, 1)) for p in generic]
     targets += [
         KillTarget("in_flight", skip=rng.randint(0, 1), object="GLBATCH"),

@@ -300,6 +300,23 @@ where d.{{ adapter.quote('__diff') }} = 'candidate'
 {%- endmacro %}
 
 {#-
+  The keys shared by several rows, from a diff's `duplicate` keys, numbered in key order: how many rows
+  share each (`copies`), and what the state holds for the keys synced before.
+-#}
+{% macro dbt_intacct__diff_shared_sql(target_name, diff_name, state, model_id) -%}
+create temporary table {{ target_name }} as
+select
+  row_number() over (order by d.{{ adapter.quote('__key') }}) as {{ adapter.quote('__seq') }},
+  d.{{ adapter.quote('__key') }} as row_key,
+  d.{{ adapter.quote('__copies') }} as copies,
+  st.version, st.recordno, st.intacct_id
+from {{ diff_name }} d
+left join {{ state }} st
+  on st.model_id = '{{ model_id }}' and st.row_key = d.{{ adapter.quote('__key') }}
+where d.{{ adapter.quote('__diff') }} = 'duplicate'
+{%- endmacro %}
+
+{#-
   Rows that have left the model, from its diff's `gone` keys, numbered in key order. `statuses` are the
   state statuses the delete behaviour acts on; rows that never reached Intacct (failed or rejected
   without a RECORDNO) are always dropped, no call needed.
