@@ -23,16 +23,16 @@ COUNTERS = (
     "resent",
 )
 # Where a model's time went, in seconds, in the order the run results list them. They are spans, not a
-# partition: `send` runs from the first batch taken to the last answer recorded, and the reading,
-# building, intents and outcomes of later pages happen inside it, while requests are in flight;
-# `resolve` (re-sending what an earlier run left unanswered) includes its own sending.
+# partition: in a sync, pages are read, built and their intents written as the send pipeline takes
+# batches, so `read`, `build`, `intents` and `outcomes` happen inside `send` (while requests are in
+# flight); `resolve` (re-sending what an earlier run left unanswered) includes its own sending.
 PHASES = (
     "resolve",  # the open intents an earlier run left, re-sent and settled
     "diff",  # the model compared with its state in the warehouse; change set and removals materialised
     "read",  # change-set and removal pages read from the warehouse
     "build",  # rows mapped, matched (lookups in Intacct included), built into functions and checked
     "intents",  # intents written to the state (each page's, committed before its first request)
-    "send",  # the send pipeline, wall time (overlaps the phases above for pages after the first)
+    "send",  # the send pipeline, wall time to the last answer (read, build, intents, outcomes inside it)
     "outcomes",  # answers written to the state
 )
 MAX_ROW_ERRORS = 200

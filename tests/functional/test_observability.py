@@ -137,7 +137,7 @@ def test_each_model_reports_where_its_time_went(project: DbtProject, emulator: E
     assert plan.exit_code == 0, plan.output
     planned = plan.results["results"][0]["timings"]
     assert list(planned) == list(PHASES)
-    assert planned["diff"] > 0 and planned["build"] > 0 and planned["read"] > 0
+    assert planned["diff"] > 0  # three rows are read and built in well under the millisecond shown
     assert planned["send"] == planned["intents"] == planned["outcomes"] == 0  # a plan sends nothing
 
     emulator.set_faults(latency_ms=300)  # each request takes at least 0.3 s
@@ -150,10 +150,12 @@ def test_each_model_reports_where_its_time_went(project: DbtProject, emulator: E
     timings = model["timings"]
     assert logged["timings"] == timings and logged["elapsed_seconds"] == model["elapsed_seconds"]
     assert model["api_transactions"] >= 1
-    # The one request (three creates in one batch) is inside `send`, which is inside the model's time.
-    assert 0.3 <= timings["send"] <= model["elapsed_seconds"]
+    # The login and the bulk lookup of the three CUSTOMERIDs are inside `build`, which the send pipeline
+    # runs as it takes batches; the creates (three in one batch) follow, inside `send`.
+    assert timings["build"] >= 0.6
+    assert timings["send"] >= timings["build"] + 0.3
     assert timings["diff"] + timings["send"] <= model["elapsed_seconds"] + 0.002  # rounding
-    assert timings["intents"] > 0 and timings["outcomes"] > 0 and timings["build"] > 0
+    assert timings["intents"] > 0 and timings["outcomes"] > 0
     assert timings["resolve"] < 0.3  # nothing was left open
     assert run["startup_seconds"] > 0
 
