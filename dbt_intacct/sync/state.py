@@ -478,53 +478,54 @@ class StateStore:
         send_changes: bool,
     ) -> ChangeTable:
         """Materialise the change set (new, changed, retry, pending, cleared rows) with the rows' columns."""
-        name = f"dbt_intacct_changes_{next(_temp_names)}"
-        if not diff.counts.get("candidate"):
-            return ChangeTable(name=name, size=0, counts={})
-        sql = self.warehouse.render(
+        return self._from_diff(
+            "changes",
+            diff,
+            diff.counts.get("candidate", 0),
             "dbt_intacct__diff_changes_sql",
-            target_name=name,
-            diff_name=diff.name,
+            "__change",
             relation=diff.relation,
-            state=self.state,
-            model_id=diff.model_id,
             key_columns=list(key_columns),
             hash_columns=list(hash_columns),
             data_columns=list(data_columns),
             fingerprint=fingerprint,
             send_changes=send_changes,
         )
-        return self._materialise(name, sql, "__change")
 
     def shared_key_table(self, diff: Diff) -> ChangeTable:
         """Materialise the keys shared by several rows, numbered in key order, with how many rows share
         each and what the state holds for those synced before (version, RECORDNO, ID)."""
-        name = f"dbt_intacct_shared_{next(_temp_names)}"
-        if not diff.key_problems.duplicate_keys:
-            return ChangeTable(name=name, size=0, counts={})
-        sql = self.warehouse.render(
-            "dbt_intacct__diff_shared_sql",
-            target_name=name,
-            diff_name=diff.name,
-            state=self.state,
-            model_id=diff.model_id,
+        return self._from_diff(
+            "shared", diff, diff.key_problems.duplicate_keys, "dbt_intacct__diff_shared_sql", "copies"
         )
-        return self._materialise(name, sql, "copies")
 
     def removal_table(self, diff: Diff, *, statuses: Sequence[str]) -> ChangeTable:
         """Materialise the rows that have left the model and that the delete behaviour acts on."""
-        name = f"dbt_intacct_removals_{next(_temp_names)}"
-        if not diff.counts.get("gone"):
+        return self._from_diff(
+            "removals",
+            diff,
+            diff.counts.get("gone", 0),
+            "dbt_intacct__diff_removals_sql",
+            "status",
+            statuses=list(statuses),
+        )
+
+    def _from_diff(
+        self, kind: str, diff: Diff, expected: int, macro: str, count_by: str, **arguments: Any
+    ) -> ChangeTable:
+        """A numbered table made from a diff by `macro` (none when the diff has no key of its kind)."""
+        name = f"dbt_intacct_{kind}_{next(_temp_names)}"
+        if not expected:
             return ChangeTable(name=name, size=0, counts={})
         sql = self.warehouse.render(
-            "dbt_intacct__diff_removals_sql",
+            macro,
             target_name=name,
             diff_name=diff.name,
             state=self.state,
             model_id=diff.model_id,
-            statuses=list(statuses),
+            **arguments,
         )
-        return self._materialise(name, sql, "status")
+        return self._materialise(name, sql, count_by)
 
     def _materialise(self, name: str, sql: str, count_by: str) -> ChangeTable:
         w = self.warehouse
