@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dbt_intacct.observe.history import RunDetail, RunRecord
-from dbt_intacct.sync.results import ModelResult, RunResult
+from dbt_intacct.sync.results import PHASES, ModelResult, RunResult
 from dbt_intacct.sync.spec import SyncSpec
 
 MAX_ERRORS_SHOWN = 10
@@ -273,6 +273,18 @@ def print_run_detail(console: Console, detail: RunDetail, *, show_xml: bool) -> 
             str(m.api_transactions),
         )
     console.print(models)
+    timed = [m for m in run.models if m.timings]
+    if timed:
+        # Spans, not parts of a whole: in a sync, read, build, intents and outcomes happen inside send.
+        times = Table(title="time (seconds)", title_justify="left")
+        times.add_column("model")
+        for name in ("total", *PHASES):
+            times.add_column(name, justify="right")
+        for m in timed:
+            times.add_row(
+                m.name, f"{m.elapsed_seconds:.2f}", *(f"{m.timings.get(p, 0.0):.2f}" for p in PHASES)
+            )
+        console.print(times)
     rows = Table(title=f"row outcomes ({len(detail.rows)})", title_justify="left")
     for name in ("model", "row key", "action", "status", "RECORDNO", "ID", "errorno", "message"):
         rows.add_column(name, overflow="fold")

@@ -6,6 +6,7 @@ intacct_ledger, intacct_api_calls); renderers and notifiers take them as they ar
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +36,7 @@ class ModelRecord:
     pending: int = 0  # sent, no answer recorded (resolved by the next run)
     api_transactions: int = 0
     elapsed_seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase; empty for older runs
 
 
 @dataclass(frozen=True)
@@ -253,9 +255,17 @@ def _model_records(store: StateStore, run_ids: Sequence[str]) -> dict[str, tuple
                 pending=int(r["pending"]),
                 api_transactions=int(r["api_transactions"]),
                 elapsed_seconds=float(r["elapsed_seconds"]),
+                timings=_timings(r.get("timings")),
             )
         )
     return {k: tuple(v) for k, v in found.items()}
+
+
+def _timings(text: Any) -> dict[str, float]:
+    """A model result's timings column (JSON), or nothing for rows written before it existed."""
+    if not text:
+        return {}
+    return {str(k): float(v) for k, v in json.loads(str(text)).items()}
 
 
 def _run_record(row: dict[str, Any], models: tuple[ModelRecord, ...]) -> RunRecord:

@@ -112,6 +112,7 @@ TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
         ("dropped", "int", True),
         ("api_transactions", "int", True),
         ("elapsed_seconds", "float", True),
+        ("timings", "string", False),  # seconds per phase, JSON (results.PHASES); NULL in older rows
         ("recorded_at", "timestamp", True),
     ),
     API_CALLS_TABLE: (

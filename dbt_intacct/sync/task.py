@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -350,6 +351,7 @@ def _model_row(model: ModelResult) -> dict[str, Any]:
         **{k: model.counts[k] for k in ("rejected", "failed", "pending", "dropped")},
         "api_transactions": model.api_transactions,
         "elapsed_seconds": round(model.elapsed_seconds, 3),
+        "timings": json.dumps(model.timings_json()),
     }
 
 

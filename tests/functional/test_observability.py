@@ -158,6 +158,19 @@ def test_each_model_reports_where_its_time_went(project: DbtProject, emulator: E
     assert timings["intents"] > 0 and timings["outcomes"] > 0
     assert timings["resolve"] < 0.3  # nothing was left open
     assert run["startup_seconds"] > 0
+    # The same timings are kept with the run's history in the warehouse, and `show` prints them.
+    stored = project.query(f"select timings from {project.state_schema}.intacct_model_results")
+    assert [json.loads(t) for (t,) in stored] == [timings]
+    shown = project.cli("show", "latest")
+    assert shown.exit_code == 0, shown.output
+    after = shown.output.split("time (seconds)", 1)[1]
+    line = next(text for text in after.splitlines() if "intacct_customers" in text)
+    cells = [cell.strip() for cell in line.split("│") if cell.strip()]
+    assert cells == [
+        "intacct_customers",
+        f"{model['elapsed_seconds']:.2f}",
+        *(f"{timings[phase]:.2f}" for phase in PHASES),
+    ]
 
 
 class _Receiver:
