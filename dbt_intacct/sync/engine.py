@@ -28,7 +28,7 @@ from dbt_intacct.objects import RecordRef
 from dbt_intacct.objects.formatting import InvalidValue, check_xml_text
 from dbt_intacct.sync import state as st
 from dbt_intacct.sync.mapping import MappedRow, ReferencedRecord, References, map_row, reference_keys
-from dbt_intacct.sync.results import ModelResult, RowError
+from dbt_intacct.sync.results import MAX_ROW_ERRORS, ModelResult, RowError
 from dbt_intacct.sync.spec import SyncSpec, check_columns
 from dbt_intacct.sync.state import Intent, Outcome, StateStore
 from dbt_intacct.xml.request import Function
@@ -298,7 +298,10 @@ class ModelSync:
                             message=message,
                         )
                     )
-                if not self.dry_run:
+                if self.dry_run:
+                    if len(self.result.errors) >= MAX_ROW_ERRORS:
+                        break  # a plan records nothing: the rest would only be errors not listed
+                else:
                     self.store.record_outcomes(self.run_id, spec.model_id, outcomes)
         finally:
             self.store.drop(table)
