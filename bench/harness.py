@@ -431,6 +431,7 @@ def alternate(runs: int, *steps: tuple[str, Callable[[], CommandRun]]) -> dict[s
 # The diff's statements as bench/phases.py names them, for the breakdown lines of the reports.
 DIFF_STATEMENTS = (
     ("diff statement (hash, full join to the state, keys counted)", "diff.diff"),
+    ("  of which the check first (Postgres: counts and checksum; none when 0)", "diff.check"),
     ("change set (the candidates' columns and state)", "diff.change_table"),
     ("removals (the state of rows that left the model)", "diff.removal_table"),
     ("row count", "diff.row_count"),
@@ -440,7 +441,7 @@ DIFF_STATEMENTS = (
 def diff_breakdown(runs: Sequence[CommandRun], indent: str) -> list[Figure]:
     """One reported figure per statement of the diff, from phased runs."""
     return [
-        Figure(f"{indent}{label}", tuple(run.phases.get(key, float("nan")) for run in runs), "s", None)
+        Figure(f"{indent}{label}", tuple(run.phases.get(key, 0.0) for run in runs), "s", None)
         for label, key in DIFF_STATEMENTS
     ]
 

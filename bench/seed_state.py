@@ -4,8 +4,9 @@
 
 A real first sync of a million rows spends most of its time in the emulator; the no-op and 1% benchmarks
 only need its result: one `ok` state row per model row, with the hash the tool computes. The hash and the
-row key are rendered from the tool's own macros (`dbt_intacct__row_hash`, `dbt_intacct__row_key`) with the
-spec's fingerprint and the columns `prepare` chose, so they are the ones a sync writes. `--verify` does
+row key are rendered from the tool's own macros (`dbt_intacct__row_hash` with the warehouse's scheme,
+`dbt_intacct__row_key`) with the spec's fingerprint and the columns `prepare` chose, so they are the ones
+a sync writes. `--verify` does
 not write: it counts the state rows whose hash differs from that computation, which after a real sync
 must be zero (the --quick runs check this).
 """
@@ -54,7 +55,11 @@ def main() -> int:
         spec = model.spec
         key = w.render("dbt_intacct__row_key", columns=list(spec.primary_key))
         row_hash = w.render(
-            "dbt_intacct__row_hash", columns=list(model.hash_columns), fingerprint=spec.fingerprint
+            "dbt_intacct__row_hash",
+            columns=list(model.hash_columns),
+            fingerprint=spec.fingerprint,
+            key_columns=list(spec.primary_key),
+            scheme=w.render("dbt_intacct__hash_scheme").strip(),
         )
         state = w.relation(store.database, store.schema, STATE_TABLE)
         model_id = w.literal(spec.model_id)

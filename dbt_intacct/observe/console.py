@@ -200,6 +200,7 @@ class JsonProgress:
             message=result.message,
             elapsed_seconds=round(result.elapsed_seconds, 3),
             timings=result.timings_json(),
+            diff=result.diff or None,
         )
 
 

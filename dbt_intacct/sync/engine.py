@@ -234,7 +234,9 @@ class ModelSync:
             removal_statuses=removal_statuses,
             # --full-refresh sends every row again, except to insert-only models (that would duplicate).
             send_all=self.full_refresh and send_changes,
+            carry_over=not self.dry_run,
         )
+        self.result.diff = {"method": diff.method, "row_hash": diff.scheme, "hashes_carried_over": diff.rehashed}
         try:
             self._report_key_problems(diff)
             changes = store.change_table(
@@ -248,7 +250,7 @@ class ModelSync:
             removals = store.removal_table(diff, statuses=removal_statuses)
         finally:
             store.drop(diff)
-        return changes, removals, self._row_count()
+        return changes, removals, diff.rows if diff.rows is not None else self._row_count()
 
     def _row_count(self) -> int:
         rows = self.store.warehouse.fetch_small(f"select count(*) from {self.prepared.relation}")

@@ -65,6 +65,9 @@ class ModelResult:
     api_transactions: int = 0  # writes plus query pages spent (or, in a plan, to be spent)
     elapsed_seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (PHASES)
+    # How the model was compared with its state: method "full join", "join" (the keys agreed with the
+    # state's) or "checksum" (proved unchanged without a join); the row hash; md5 hashes carried over.
+    diff: dict[str, Any] = field(default_factory=dict)
 
     def add_error(self, error: RowError) -> None:
         if len(self.errors) < MAX_ROW_ERRORS:
@@ -159,6 +162,7 @@ class RunResult:
                     "api_transactions": m.api_transactions,
                     "elapsed_seconds": round(m.elapsed_seconds, 3),
                     "timings": m.timings_json(),
+                    "diff": m.diff or None,
                     "errors": [e.__dict__ for e in m.errors],
                 }
                 for m in self.models

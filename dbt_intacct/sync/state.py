@@ -197,6 +197,37 @@ class KeyProblems:
 
 
 @dataclass(frozen=True)
+class DiffCheck:
+    """What `dbt_intacct__diff_check_sql` counts: the relation's rows and the state's, with checksums."""
+
+    rows: int
+    keyed_rows: int
+    relation_xor: int | None
+    ok_rows: int
+    ok_xor: int | None
+    legacy: int
+    attention: int
+    key_xor: int | None
+    state_rows: int
+    state_key_xor: int | None
+
+    @property
+    def same_keys(self) -> bool:
+        """True when the relation holds exactly the state's keys, each once (and no NULL key)."""
+        return self.rows == self.keyed_rows == self.state_rows and self.key_xor == self.state_key_xor
+
+    @property
+    def unchanged(self) -> bool:
+        """True when the full diff would find nothing: no candidate, no removal, no key problem."""
+        return (
+            self.rows == self.keyed_rows == self.ok_rows
+            and self.relation_xor == self.ok_xor
+            and not self.legacy
+            and not self.attention
+        )
+
+
+@dataclass(frozen=True)
 class Diff:
     """A model compared with its state: a temporary table of the keys that need something.
 
@@ -208,6 +239,12 @@ class Diff:
     relation: Any
     counts: dict[str, int]
     key_problems: KeyProblems
+    scheme: str = "md5"  # the row hash (macro dbt_intacct__row_hash)
+    # "full join"; "join": the check proved that the keys agree (no key count, an inner join);
+    # "checksum": the check proved the model unchanged (no join at all).
+    method: str = "full join"
+    rows: int | None = None  # the relation's row count, when the check counted it
+    rehashed: int = 0  # md5 row hashes carried over to hash64 by this diff (once per model)
 
 
 @dataclass(frozen=True)
@@ -396,27 +433,79 @@ class StateStore:
         send_changes: bool,
         removal_statuses: Sequence[str],
         send_all: bool = False,
+        carry_over: bool = False,
     ) -> Diff:
         """Compare the model with its state; materialise the keys that need something.
 
-        One statement finds the candidates and the removals (one pass over the relation and the state),
-        one the keys shared by several rows and the NULL keys (a narrow pass over the key columns; on
-        Postgres on a second connection, at the same time as the first). Key problems are read at once;
-        the change set and the removals are materialised from the diff by `change_table` and
-        `removal_table`.
+        Where the warehouse has one (Postgres), a check comes first: counts and a checksum of the rows'
+        hashes, relation against state (`dbt_intacct__diff_check_sql`); when they prove the model
+        unchanged, the diff is made empty without the join, and when they prove that the relation holds
+        exactly the state's keys, the keys are not counted and the join need not be a full one.
+        Otherwise one statement finds the candidates
+        and the removals (one pass over the relation and the state), one the keys shared by several rows
+        and the NULL keys (a narrow pass over the key columns; on Postgres on a second connection, at the
+        same time as the first). Key problems are read at once; the change set and the removals are
+        materialised from the diff by `change_table` and `removal_table`.
+
+        `carry_over` (a sync, which may write the state): md5 row hashes of an older version are carried
+        over to the warehouse's row hash first. Without it (a plan), such a model is diffed with md5.
         """
         w = self.warehouse
         name = f"dbt_intacct_diff_{next(_temp_names)}"
+        scheme = w.render("dbt_intacct__hash_scheme").strip()
+        arguments = {
+            "relation": relation,
+            "state": self.state,
+            "model_id": model_id,
+            "key_columns": list(key_columns),
+            "hash_columns": list(hash_columns),
+            "fingerprint": fingerprint,
+        }
+        check = None if send_all else self._check(arguments, send_changes)
+        rehashed = 0
+        if check is not None and check.legacy:
+            if carry_over:
+                rehashed = self._carry_over(arguments, check.legacy)
+            else:
+                scheme = "md5"
+            check = None  # counted before the carry-over, or over md5 hashes: it proves nothing
+        if check is not None and check.unchanged:
+            w.execute(
+                w.render(
+                    "dbt_intacct__diff_sql",
+                    target_name=name,
+                    send_changes=send_changes,
+                    send_all=False,
+                    removal_statuses=list(removal_statuses),
+                    scheme=scheme,
+                    unchanged=True,
+                    **arguments,
+                )
+            )
+            return Diff(
+                name=name,
+                model_id=model_id,
+                relation=relation,
+                counts={},
+                key_problems=KeyProblems(null_rows=0),
+                scheme=scheme,
+                method="checksum",
+                rows=check.rows,
+            )
         settings, reset = (w.render("dbt_intacct__diff_settings_sql", reset=r) for r in (False, True))
-        # Where the warehouse runs two connections at once (Postgres), the keys are counted on a second
-        # one while this one diffs: the two scans use two cores. The shared keys come back as rows
-        # (almost always none) and are added to the diff here; beyond a bound, the count is run again
-        # in the ordinary way, straight into the diff.
-        aside = w.fetch_aside(
-            w.render("dbt_intacct__diff_keys_select_sql", relation=relation, key_columns=list(key_columns)),
-            _ASIDE_KEY_ROWS + 1,
-            settings=w.render("dbt_intacct__diff_keys_aside_settings_sql"),
-        )
+        # When the check proved that the relation holds the state's keys, each once, no key needs counting.
+        # Otherwise, where the warehouse runs two connections at once (Postgres), the keys are counted on
+        # a second one while this one diffs: the two scans use two cores. The shared keys come back as
+        # rows (almost always none) and are added to the diff here; beyond a bound, the count is run
+        # again in the ordinary way, straight into the diff.
+        same_keys = check is not None and check.same_keys
+        aside = None
+        if not same_keys:
+            aside = w.fetch_aside(
+                w.render("dbt_intacct__diff_keys_select_sql", relation=relation, key_columns=list(key_columns)),
+                _ASIDE_KEY_ROWS + 1,
+                settings=w.render("dbt_intacct__diff_keys_aside_settings_sql"),
+            )
         try:
             if settings:
                 w.execute(settings)
@@ -424,15 +513,12 @@ class StateStore:
                 w.render(
                     "dbt_intacct__diff_sql",
                     target_name=name,
-                    relation=relation,
-                    state=self.state,
-                    model_id=model_id,
-                    key_columns=list(key_columns),
-                    hash_columns=list(hash_columns),
-                    fingerprint=fingerprint,
                     send_changes=send_changes,
                     send_all=send_all,
                     removal_statuses=list(removal_statuses),
+                    scheme=scheme,
+                    same_keys=same_keys,
+                    **arguments,
                 )
             )
         except BaseException:
@@ -441,7 +527,9 @@ class StateStore:
             raise
         shared = aside.result() if aside is not None else None
         kind, copies = w.quote("__diff"), w.quote("__copies")
-        if shared is not None and len(shared) <= _ASIDE_KEY_ROWS:
+        if same_keys:
+            pass  # no key is shared and none is NULL: nothing to add
+        elif shared is not None and len(shared) <= _ASIDE_KEY_ROWS:
             w.insert_rows(name, [w.quote("__key"), kind, copies, w.quote("__hash")], shared)
         else:
             w.execute(
@@ -466,7 +554,40 @@ class StateStore:
             duplicate_keys=counts.get("duplicate", 0),
             duplicate_rows=rows_of.get("duplicate", 0),
         )
-        return Diff(name=name, model_id=model_id, relation=relation, counts=counts, key_problems=problems)
+        return Diff(
+            name=name,
+            model_id=model_id,
+            relation=relation,
+            counts=counts,
+            key_problems=problems,
+            scheme=scheme,
+            method="join" if same_keys else "full join",
+            rows=check.rows if check is not None else None,
+            rehashed=rehashed,
+        )
+
+    def _check(self, arguments: dict[str, Any], send_changes: bool) -> DiffCheck | None:
+        """The counts and checksums that can prove a model unchanged (None where the warehouse has none)."""
+        w = self.warehouse
+        sql = w.render("dbt_intacct__diff_check_sql", send_changes=send_changes, **arguments).strip()
+        if not sql:
+            return None
+        settings, reset = (w.render("dbt_intacct__diff_settings_sql", reset=r) for r in (False, True))
+        if settings:
+            w.execute(settings)
+        try:
+            found = w.fetch_small(sql)
+        finally:
+            if reset:
+                w.execute(reset)
+        return DiffCheck(*(None if v is None else int(v) for v in found[0]))
+
+    def _carry_over(self, arguments: dict[str, Any], legacy: int) -> int:
+        """Rewrite a model's md5 row hashes as the warehouse's own, in one committed transaction."""
+        w = self.warehouse
+        w.execute_script([w.render("dbt_intacct__rehash_sql", leftover=x, **arguments) for x in (False, True)])
+        w.commit()
+        return legacy
 
     def change_table(
         self,
@@ -491,6 +612,7 @@ class StateStore:
             data_columns=list(data_columns),
             fingerprint=fingerprint,
             send_changes=send_changes,
+            scheme=diff.scheme,
         )
 
     def shared_key_table(self, diff: Diff) -> ChangeTable:

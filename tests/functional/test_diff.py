@@ -19,6 +19,9 @@ ROWS = (
     ("'Bob'", "'b@x.example'", "cast(null as varchar(20))", "false", "cast(null as decimal(12, 2))"),
 )
 COLUMNS = ("name", "email", "city", "active", "credit")
+_ROWS_SQL = " union all ".join(
+    "select " + ", ".join(f"{v} as {c}" for v, c in zip(row, COLUMNS, strict=True)) for row in ROWS
+)
 TEXTS = (
     "fp\x1evtrue\x1ev\x1ev12.50\x1en\x1evAnn",
     "fp\x1evfalse\x1en\x1en\x1evb@x.example\x1evBob",
@@ -27,14 +30,35 @@ TEXTS = (
 
 def test_row_hashes_are_the_md5_of_the_documented_text(project: DbtProject) -> None:
     # A state written by any earlier version must still match: a different hash resends every row.
-    args = DbtArgs(project_dir=project.root, profiles_dir=project.root)
-    rows = " union all ".join(
-        "select " + ", ".join(f"{v} as {c}" for v, c in zip(row, COLUMNS, strict=True)) for row in ROWS
-    )
-    with Warehouse(args).open() as w:
+    # DuckDB keeps md5; Postgres reads md5 states (and carries them over, see test_diff_checksum.py).
+    with Warehouse(DbtArgs(project_dir=project.root, profiles_dir=project.root)).open() as w:
         hash_sql = w.render("dbt_intacct__row_hash", columns=list(COLUMNS), fingerprint="fp", prefix="src.")
-        found = [r[0] for r in w.fetch_small(f"select {hash_sql} from ({rows}) src order by src.name")]
+        found = [r[0] for r in w.fetch_small(f"select {hash_sql} from ({_ROWS_SQL}) src order by src.name")]
     assert found == [hashlib.md5(text.encode()).hexdigest() for text in TEXTS]
+
+
+@pytest.mark.parametrize("warehouse", ["postgres"], indirect=True)
+def test_postgres_row_hashes_are_the_64_bit_hash_of_the_key_and_the_documented_text(
+    project: DbtProject,
+) -> None:
+    # hash64: hashtextextended(key || chr(31) || text, 0), the text exactly as md5 hashes it.
+    with Warehouse(DbtArgs(project_dir=project.root, profiles_dir=project.root)).open() as w:
+        assert w.render("dbt_intacct__hash_scheme").strip() == "hash64"
+        hash_sql = w.render(
+            "dbt_intacct__row_hash",
+            columns=list(COLUMNS),
+            fingerprint="fp",
+            prefix="src.",
+            key_columns=["name"],
+            scheme="hash64",
+        )
+        found = [r[0] for r in w.fetch_small(f"select {hash_sql} from ({_ROWS_SQL}) src order by src.name")]
+        texts = [f"{name}\x1f{text}" for name, text in zip(("Ann", "Bob"), TEXTS, strict=True)]
+        expected = [
+            str(w.fetch_small(f"select hashtextextended({w.literal(t)}, 0)")[0][0]) for t in texts
+        ]
+    assert found == expected
+    assert all(len(h) <= 20 for h in found) and len(set(found)) == 2
 
 
 def test_a_key_shared_by_an_unchanged_row_and_its_copy_is_reported(
