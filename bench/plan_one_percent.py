@@ -10,8 +10,8 @@ never re-sent) and runs `dbt-intacct plan` --runs times: the plain command for t
 peak memory, and through bench/phases.py for the tool's own phases. The dbt adapter's start-up (the same
 loading code, nothing else) is measured on its own in the same runs. The same is done at --small-rows
 rows for the memory ratio. Targets (DuckDB, 1,000,000 customers): the plan within 5 s beyond the
-adapter's start-up, peak memory under 600 MB, and no more than twice the peak at 10,000 rows; Postgres
-within twice DuckDB's figures when both run.
+adapter's start-up, peak memory under 600 MB, and no more than twice the peak at 10,000 rows; Postgres's
+plan within twice DuckDB's when both run (the ratio of their diffs, a part of the plan, is reported too).
 """
 
 from __future__ import annotations
@@ -134,14 +134,19 @@ def main() -> int:
             command,
         )
     if "duckdb" in figures and "postgres" in figures:
+        # The target is the plan's (the diff is a part of it, with no target of its own in the issue);
+        # the diff's ratio is reported beside it.
         ratios = [
             Figure(
                 f"Postgres / DuckDB, {name} (medians)",
                 (statistics.median(figures["postgres"][key]) / statistics.median(figures["duckdb"][key]),),
                 "x",
-                POSTGRES_RATIO_TARGET,
+                target,
             )
-            for name, key in (("plan beyond start-up", "beyond"), ("diff", "diff"))
+            for name, key, target in (
+                ("plan beyond start-up", "beyond", POSTGRES_RATIO_TARGET),
+                ("  its diff", "diff", None),
+            )
         ]
         ok &= report(f"{title}: Postgres against DuckDB", ratios, command)
     return 0 if ok else 1

@@ -236,7 +236,11 @@ class ModelSync:
             send_all=self.full_refresh and send_changes,
             carry_over=not self.dry_run,
         )
-        self.result.diff = {"method": diff.method, "row_hash": diff.scheme, "hashes_carried_over": diff.rehashed}
+        self.result.diff = {
+            "method": diff.method,
+            "row_hash": diff.scheme,
+            "hashes_carried_over": diff.rehashed,
+        }
         try:
             self._report_key_problems(diff)
             changes = store.change_table(

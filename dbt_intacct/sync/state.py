@@ -11,7 +11,7 @@ import os
 import socket
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -210,6 +210,7 @@ class DiffCheck:
     key_xor: int | None
     state_rows: int
     state_key_xor: int | None
+    compares_rows: bool  # false: the keys only were checked (the rows' XORs are not taken)
 
     @property
     def same_keys(self) -> bool:
@@ -220,7 +221,8 @@ class DiffCheck:
     def unchanged(self) -> bool:
         """True when the full diff would find nothing: no candidate, no removal, no key problem."""
         return (
-            self.rows == self.keyed_rows == self.ok_rows
+            self.compares_rows
+            and self.rows == self.keyed_rows == self.ok_rows
             and self.relation_xor == self.ok_xor
             and not self.legacy
             and not self.attention
@@ -437,8 +439,9 @@ class StateStore:
     ) -> Diff:
         """Compare the model with its state; materialise the keys that need something.
 
-        Where the warehouse has one (Postgres), a check comes first: counts and a checksum of the rows'
-        hashes, relation against state (`dbt_intacct__diff_check_sql`); when they prove the model
+        Where the warehouse has one, a check comes first: counts and checksums of the rows' hashes
+        (Postgres) and of their keys' hashes, relation against state (`dbt_intacct__diff_check_sql`;
+        DuckDB checks the keys only); when they prove the model
         unchanged, the diff is made empty without the join, and when they prove that the relation holds
         exactly the state's keys, the keys are not counted and the join need not be a full one.
         Otherwise one statement finds the candidates
@@ -502,7 +505,9 @@ class StateStore:
         aside = None
         if not same_keys:
             aside = w.fetch_aside(
-                w.render("dbt_intacct__diff_keys_select_sql", relation=relation, key_columns=list(key_columns)),
+                w.render(
+                    "dbt_intacct__diff_keys_select_sql", relation=relation, key_columns=list(key_columns)
+                ),
                 _ASIDE_KEY_ROWS + 1,
                 settings=w.render("dbt_intacct__diff_keys_aside_settings_sql"),
             )
@@ -580,12 +585,20 @@ class StateStore:
         finally:
             if reset:
                 w.execute(reset)
-        return DiffCheck(*(None if v is None else int(v) for v in found[0]))
+        # The statement's columns are DiffCheck's fields, in order; the counts are never NULL, an XOR is
+        # when it had no row.
+        values: dict[str, Any] = {
+            f.name: v if v is None or isinstance(v, bool) else int(v)
+            for f, v in zip(fields(DiffCheck), found[0], strict=True)
+        }
+        return DiffCheck(**values)
 
     def _carry_over(self, arguments: dict[str, Any], legacy: int) -> int:
         """Rewrite a model's md5 row hashes as the warehouse's own, in one committed transaction."""
         w = self.warehouse
-        w.execute_script([w.render("dbt_intacct__rehash_sql", leftover=x, **arguments) for x in (False, True)])
+        w.execute_script(
+            [w.render("dbt_intacct__rehash_sql", leftover=x, **arguments) for x in (False, True)]
+        )
         w.commit()
         return legacy
 

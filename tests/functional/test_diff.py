@@ -54,9 +54,7 @@ def test_postgres_row_hashes_are_the_64_bit_hash_of_the_key_and_the_documented_t
         )
         found = [r[0] for r in w.fetch_small(f"select {hash_sql} from ({_ROWS_SQL}) src order by src.name")]
         texts = [f"{name}\x1f{text}" for name, text in zip(("Ann", "Bob"), TEXTS, strict=True)]
-        expected = [
-            str(w.fetch_small(f"select hashtextextended({w.literal(t)}, 0)")[0][0]) for t in texts
-        ]
+        expected = [str(w.fetch_small(f"select hashtextextended({w.literal(t)}, 0)")[0][0]) for t in texts]
     assert found == expected
     assert all(len(h) <= 20 for h in found) and len(set(found)) == 2
 

@@ -1,5 +1,8 @@
 """Postgres proves an unchanged model unchanged by a checksum, and carries md5 states over to hash64.
 
+DuckDB checks the keys alone (the last test): when they agree, the keys are not counted and the join is
+an inner one.
+
 The check before the diff (macro `dbt_intacct__diff_check_sql`) compares counts and the XOR of the rows'
 64-bit hashes, relation against state; only when they agree is the full join skipped. These tests make
 the changes that a weaker check would miss, and check that each is still found and sent.
@@ -17,7 +20,7 @@ from dbt_intacct.sync.task import SyncOptions, SyncTask
 from tests.functional.test_sync_customers import CUSTOMERS, customer_yaml, customers_by_id, setup_customers
 from tests.support.project import DbtProject
 
-pytestmark = pytest.mark.parametrize("warehouse", ["postgres"], indirect=True)
+postgres_only = pytest.mark.parametrize("warehouse", ["postgres"], indirect=True)
 
 MODEL = "intacct_customers"
 
@@ -27,21 +30,29 @@ def _rebuild(project: DbtProject, sql: str) -> None:
     project.build()
 
 
+@postgres_only
 def test_an_unchanged_model_skips_the_join_and_a_change_does_not(
     project: DbtProject, emulator: EmulatorAdmin
 ) -> None:
     setup_customers(project)
     first = project.sync()
     assert first.exit_code == 0, first.output
-    assert first.model(MODEL)["diff"] == {"method": "full join", "row_hash": "hash64", "hashes_carried_over": 0}
+    assert first.model(MODEL)["diff"] == {
+        "method": "full join",
+        "row_hash": "hash64",
+        "hashes_carried_over": 0,
+    }
     before = emulator.stats()["requests"]
     again = project.sync()
     assert again.exit_code == 0, again.output
     assert again.model(MODEL)["diff"]["method"] == "checksum"
     assert again.counts(MODEL)["unchanged"] == 3
     assert emulator.stats()["requests"] == before
-    _rebuild(project, "select code, case when code = 'C3' then 'Cobalt SA' else name end as name, "
-             "email, city, segment from {{ ref('crm_customers') }}")
+    _rebuild(
+        project,
+        "select code, case when code = 'C3' then 'Cobalt SA' else name end as name, "
+        "email, city, segment from {{ ref('crm_customers') }}",
+    )
     changed = project.sync()
     assert changed.exit_code == 0, changed.output
     assert changed.model(MODEL)["diff"]["method"] == "join"
@@ -49,6 +60,7 @@ def test_an_unchanged_model_skips_the_join_and_a_change_does_not(
     assert customers_by_id(emulator)["C3"]["NAME"] == "Cobalt SA"
 
 
+@postgres_only
 def test_two_rows_that_swap_their_keys_are_both_sent(project: DbtProject, emulator: EmulatorAdmin) -> None:
     # The key (row_id) is not a mapped column: swapping it between two rows leaves the same row texts,
     # only under other keys. The key is inside each row's hash, so the XOR of the hashes changes.
@@ -70,6 +82,7 @@ def test_two_rows_that_swap_their_keys_are_both_sent(project: DbtProject, emulat
     assert counts["updated"] + counts["failed"] + counts["rejected"] == 2, run.output
 
 
+@postgres_only
 def test_a_copy_of_one_row_in_place_of_another_is_found(project: DbtProject, emulator: EmulatorAdmin) -> None:
     # Three rows again, as in the state, but C2 twice and C3 gone: the count agrees, the XOR does not
     # (C2's hash twice cancels out, leaving C3's missing).
@@ -90,6 +103,7 @@ def test_a_copy_of_one_row_in_place_of_another_is_found(project: DbtProject, emu
     assert emulator.stats()["requests"] == before
 
 
+@postgres_only
 def test_a_row_with_a_null_key_or_a_rejected_row_is_never_taken_for_unchanged(
     project: DbtProject, emulator: EmulatorAdmin
 ) -> None:
@@ -110,15 +124,14 @@ def test_a_row_with_a_null_key_or_a_rejected_row_is_never_taken_for_unchanged(
     assert again.counts(MODEL)["rejected"] == 1
     # A state row left `rejected` (a shared key, a bad value) is retried, even with every count equal.
     _rebuild(project, "select * from {{ ref('crm_customers') }}")
-    project.query(
-        f"update {project.state_schema}.intacct_state set status = 'rejected' where row_key = 'C1'"
-    )
+    project.query(f"update {project.state_schema}.intacct_state set status = 'rejected' where row_key = 'C1'")
     retried = project.sync()
     assert retried.exit_code == 0, retried.output
     assert retried.model(MODEL)["diff"]["method"] == "join"
     assert retried.counts(MODEL)["updated"] == 1 and retried.counts(MODEL)["unchanged"] == 2
 
 
+@postgres_only
 def test_an_insert_only_model_compares_its_keys(project: DbtProject, emulator: EmulatorAdmin) -> None:
     setup_customers(project, mode="insert")
     assert project.sync().exit_code == 0
@@ -126,8 +139,7 @@ def test_an_insert_only_model_compares_its_keys(project: DbtProject, emulator: E
     assert again.model(MODEL)["diff"]["method"] == "checksum"
     _rebuild(
         project,
-        "select * from {{ ref('crm_customers') }} union all "
-        "select 'C4', 'Delta', null, 'Lille', 'smb'",
+        "select * from {{ ref('crm_customers') }} union all select 'C4', 'Delta', null, 'Lille', 'smb'",
     )
     added = project.sync()
     assert added.exit_code == 0, added.output
@@ -145,7 +157,10 @@ def _write_md5_hashes(project: DbtProject) -> int:
         spec = model.spec
         state = w.relation(w.target_database, f"{w.target_schema}_intacct", STATE_TABLE)
         md5 = w.render(
-            "dbt_intacct__row_hash", columns=list(model.hash_columns), fingerprint=spec.fingerprint, prefix="src."
+            "dbt_intacct__row_hash",
+            columns=list(model.hash_columns),
+            fingerprint=spec.fingerprint,
+            prefix="src.",
         )
         key = w.render("dbt_intacct__row_key", columns=list(spec.primary_key), prefix="src.")
         w.execute(
@@ -153,9 +168,7 @@ def _write_md5_hashes(project: DbtProject) -> int:
             f"where st.model_id = {w.literal(spec.model_id)} and st.row_key = {key}"
         )
         w.commit()
-        return int(
-            w.fetch_small(f"select count(*) from {state} where length(row_hash) = 32")[0][0]
-        )
+        return int(w.fetch_small(f"select count(*) from {state} where length(row_hash) = 32")[0][0])
 
 
 class _Silent:
@@ -166,6 +179,7 @@ class _Silent:
     def model_finished(self, result: object) -> None: ...
 
 
+@postgres_only
 def test_md5_hashes_of_an_older_version_are_carried_over_without_a_call(
     project: DbtProject, emulator: EmulatorAdmin
 ) -> None:
@@ -193,9 +207,7 @@ def test_md5_hashes_of_an_older_version_are_carried_over_without_a_call(
     assert run.counts(MODEL)["updated"] == 1 and run.counts(MODEL)["unchanged"] == 1
     assert emulator.stats()["requests"] - before == 2  # a session, then C2's update: nothing for C1
     assert customers_by_id(emulator)["C2"]["NAME"] == "Blue SA"
-    hashes = dict(
-        project.query(f"select row_key, row_hash from {project.state_schema}.intacct_state")
-    )
+    hashes = dict(project.query(f"select row_key, row_hash from {project.state_schema}.intacct_state"))
     assert hashes["C3"] == "md5 hash not carried over"
     assert all(len(hashes[k]) <= 20 and int(hashes[k]) for k in ("C1", "C2"))
     # C3 left the model under `delete: nothing`: its state row stays 'ok', so the counts cannot agree
@@ -217,3 +229,32 @@ def test_md5_hashes_of_an_older_version_are_carried_over_without_a_call(
     last = project.sync()
     assert last.model(MODEL)["diff"] == {"method": "checksum", "row_hash": "hash64", "hashes_carried_over": 0}
     assert last.counts(MODEL)["unchanged"] == 3
+
+
+@pytest.mark.parametrize("warehouse", ["duckdb"], indirect=True)
+def test_duckdb_checks_the_keys_alone(project: DbtProject, emulator: EmulatorAdmin) -> None:
+    setup_customers(project)
+    assert project.sync().model(MODEL)["diff"] == {
+        "method": "full join",
+        "row_hash": "md5",
+        "hashes_carried_over": 0,
+    }
+    before = emulator.stats()["requests"]
+    again = project.sync()
+    assert again.model(MODEL)["diff"]["method"] == "join"  # the keys agree; rows are still compared
+    assert again.counts(MODEL)["unchanged"] == 3 and emulator.stats()["requests"] == before
+    _rebuild(
+        project,
+        "select * from {{ ref('crm_customers') }} where code <> 'C3' union all "
+        "select * from {{ ref('crm_customers') }} where code = 'C2'",
+    )
+    shared = project.sync()
+    assert shared.model(MODEL)["diff"]["method"] == "full join"
+    assert [e["row_key"] for e in shared.model(MODEL)["errors"]] == ["C2"]
+    _rebuild(
+        project, "select code, upper(name) as name, email, city, segment from {{ ref('crm_customers') }}"
+    )
+    changed = project.sync()
+    assert changed.exit_code == 0, changed.output
+    assert changed.model(MODEL)["diff"]["method"] == "join"  # C2 was rejected: same keys, retried
+    assert changed.counts(MODEL)["updated"] == 3
