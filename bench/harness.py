@@ -431,7 +431,7 @@ def alternate(runs: int, *steps: tuple[str, Callable[[], CommandRun]]) -> dict[s
 # The diff's statements as bench/phases.py names them, for the breakdown lines of the reports.
 DIFF_STATEMENTS = (
     ("diff statement (hash, full join to the state, keys counted)", "diff.diff"),
-    ("  of which the check first (Postgres: counts and checksum; none when 0)", "diff.check"),
+    ("  of which the check first (counts and checksums; DuckDB: of the keys)", "diff.check"),
     ("change set (the candidates' columns and state)", "diff.change_table"),
     ("removals (the state of rows that left the model)", "diff.removal_table"),
     ("row count", "diff.row_count"),
