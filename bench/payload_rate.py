@@ -38,23 +38,15 @@ from dbt_intacct.objects import RecordRef
 from dbt_intacct.sync.engine import controlid_for, prepare
 from dbt_intacct.sync.mapping import MappedRow, map_row
 from dbt_intacct.sync.spec import SyncSpec
-from dbt_intacct.sync.task import SyncOptions, SyncTask
+from dbt_intacct.sync.task import SilentProgress, SyncOptions, SyncTask
 
 TARGET = 20_000.0
-
-
-class _Silent:
-    def run_started(self, models: int) -> None: ...
-    def model_started(self, spec: object, planned_rows: int) -> None: ...
-    def rows_sent(self, spec: object, count: int) -> None: ...
-    def rows_done(self, spec: object, ok: int, failed: int) -> None: ...
-    def model_finished(self, result: object) -> None: ...
 
 
 def rows_of(root: Path, model: str, count: int) -> tuple[SyncSpec, list[dict[str, Any]]]:
     """The model's spec and `count` of its rows, read through the dbt adapter like the engine reads them."""
     args = DbtArgs(project_dir=root, profiles_dir=root)
-    (spec,) = [s for s in SyncTask(SyncOptions(dbt=args), _Silent()).load_specs() if s.name == model]
+    (spec,) = [s for s in SyncTask(SyncOptions(dbt=args), SilentProgress()).load_specs() if s.name == model]
     with Warehouse(args).open() as warehouse:
         (prepared,), problems = prepare(warehouse, [spec])
         if problems:

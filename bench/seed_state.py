@@ -23,15 +23,7 @@ sys.path.insert(0, str(REPO))
 from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse  # noqa: E402
 from dbt_intacct.sync.engine import prepare  # noqa: E402
 from dbt_intacct.sync.state import STATE_TABLE, StateStore  # noqa: E402
-from dbt_intacct.sync.task import SyncOptions, SyncTask  # noqa: E402
-
-
-class _Silent:
-    def run_started(self, models: int) -> None: ...
-    def model_started(self, spec: object, planned_rows: int) -> None: ...
-    def rows_sent(self, spec: object, count: int) -> None: ...
-    def rows_done(self, spec: object, ok: int, failed: int) -> None: ...
-    def model_finished(self, result: object) -> None: ...
+from dbt_intacct.sync.task import SilentProgress, SyncOptions, SyncTask  # noqa: E402
 
 
 def main() -> int:
@@ -42,7 +34,9 @@ def main() -> int:
     parser.add_argument("--verify", action="store_true", help="count hash mismatches; write nothing")
     args = parser.parse_args()
     dbt_args = DbtArgs(project_dir=args.project_dir, profiles_dir=args.profiles_dir)
-    specs = [s for s in SyncTask(SyncOptions(dbt=dbt_args), _Silent()).load_specs() if s.name == args.model]
+    specs = [
+        s for s in SyncTask(SyncOptions(dbt=dbt_args), SilentProgress()).load_specs() if s.name == args.model
+    ]
     if not specs:
         raise SystemExit(f"no intacct model named {args.model}")
     with Warehouse(dbt_args).open() as w:

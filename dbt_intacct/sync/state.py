@@ -472,19 +472,22 @@ class StateStore:
             else:
                 scheme = "md5"
             check = None  # counted before the carry-over, or over md5 hashes: it proves nothing
-        if check is not None and check.unchanged:
+
+        def create_diff(**variant: Any) -> None:
             w.execute(
                 w.render(
                     "dbt_intacct__diff_sql",
                     target_name=name,
                     send_changes=send_changes,
-                    send_all=False,
                     removal_statuses=list(removal_statuses),
                     scheme=scheme,
-                    unchanged=True,
+                    **variant,
                     **arguments,
                 )
             )
+
+        if check is not None and check.unchanged:
+            create_diff(send_all=False, unchanged=True)
             return Diff(
                 name=name,
                 model_id=model_id,
@@ -514,18 +517,7 @@ class StateStore:
         try:
             if settings:
                 w.execute(settings)
-            w.execute(
-                w.render(
-                    "dbt_intacct__diff_sql",
-                    target_name=name,
-                    send_changes=send_changes,
-                    send_all=send_all,
-                    removal_statuses=list(removal_statuses),
-                    scheme=scheme,
-                    same_keys=same_keys,
-                    **arguments,
-                )
-            )
+            create_diff(send_all=send_all, same_keys=same_keys)
         except BaseException:
             if aside is not None:
                 aside.exception()  # waited for; the diff's own error is the one reported

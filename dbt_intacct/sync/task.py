@@ -205,7 +205,7 @@ class SyncTask:
                 concurrency=1,
                 dry_run=True,
                 full_refresh=self.options.full_refresh,
-                progress=_Silent(),
+                progress=SilentProgress(),
             )
             price += plan.run().api_transactions
         if price > limit:
@@ -320,8 +320,8 @@ class CallLog:
         return calls
 
 
-class _Silent:
-    """Progress that shows nothing (the pricing pass of --max-transactions)."""
+class SilentProgress:
+    """Progress that shows nothing (the pricing pass of --max-transactions; scripts that load specs)."""
 
     def run_started(self, models: int) -> None:
         return None

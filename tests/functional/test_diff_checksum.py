@@ -16,7 +16,7 @@ from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
 from dbt_intacct.emulator.admin import EmulatorAdmin
 from dbt_intacct.sync.engine import prepare
 from dbt_intacct.sync.state import STATE_TABLE
-from dbt_intacct.sync.task import SyncOptions, SyncTask
+from dbt_intacct.sync.task import SilentProgress, SyncOptions, SyncTask
 from tests.functional.test_sync_customers import CUSTOMERS, customer_yaml, customers_by_id, setup_customers
 from tests.support.project import DbtProject
 
@@ -150,7 +150,7 @@ def test_an_insert_only_model_compares_its_keys(project: DbtProject, emulator: E
 def _write_md5_hashes(project: DbtProject) -> int:
     """Rewrite the model's state hashes as md5, as a version before hash64 wrote them."""
     args = DbtArgs(project_dir=project.root, profiles_dir=project.root)
-    specs = [s for s in SyncTask(SyncOptions(dbt=args), _Silent()).load_specs() if s.name == MODEL]
+    specs = [s for s in SyncTask(SyncOptions(dbt=args), SilentProgress()).load_specs() if s.name == MODEL]
     with Warehouse(args).open() as w:
         (model,), problems = prepare(w, specs)
         assert not problems
@@ -169,14 +169,6 @@ def _write_md5_hashes(project: DbtProject) -> int:
         )
         w.commit()
         return int(w.fetch_small(f"select count(*) from {state} where length(row_hash) = 32")[0][0])
-
-
-class _Silent:
-    def run_started(self, models: int) -> None: ...
-    def model_started(self, spec: object, planned_rows: int) -> None: ...
-    def rows_sent(self, spec: object, count: int) -> None: ...
-    def rows_done(self, spec: object, ok: int, failed: int) -> None: ...
-    def model_finished(self, result: object) -> None: ...
 
 
 @postgres_only
