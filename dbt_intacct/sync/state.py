@@ -468,7 +468,8 @@ class StateStore:
         rehashed = 0
         if check is not None and check.legacy:
             if carry_over:
-                rehashed = self._carry_over(arguments, check.legacy)
+                self._carry_over(arguments)
+                rehashed = check.legacy
             else:
                 scheme = "md5"
             check = None  # counted before the carry-over, or over md5 hashes: it proves nothing
@@ -585,14 +586,13 @@ class StateStore:
         }
         return DiffCheck(**values)
 
-    def _carry_over(self, arguments: dict[str, Any], legacy: int) -> int:
+    def _carry_over(self, arguments: dict[str, Any]) -> None:
         """Rewrite a model's md5 row hashes as the warehouse's own, in one committed transaction."""
         w = self.warehouse
         w.execute_script(
             [w.render("dbt_intacct__rehash_sql", leftover=x, **arguments) for x in (False, True)]
         )
         w.commit()
-        return legacy
 
     def change_table(
         self,
