@@ -254,7 +254,9 @@ def _model_records(store: StateStore, run_ids: Sequence[str]) -> dict[str, tuple
                 failed=int(r["failed"]),
                 pending=int(r["pending"]),
                 api_transactions=int(r["api_transactions"]),
-                elapsed_seconds=float(r["elapsed_seconds"]),
+                # Written rounded to the millisecond into a `float` column, which DuckDB keeps in 32 bits:
+                # round again so that `show` prints what the run results file says (1.075, not 1.0750000477).
+                elapsed_seconds=round(float(r["elapsed_seconds"]), 3),
                 timings=_timings(r.get("timings")),
             )
         )

@@ -9,7 +9,8 @@ import psycopg2
 import pytest
 
 from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
-from dbt_intacct.sync.state import TABLES, StateStore
+from dbt_intacct.observe.history import find_run
+from dbt_intacct.sync.state import MODEL_RESULTS_TABLE, TABLES, StateStore
 from tests.support.project import POSTGRES, DbtProject
 
 
@@ -56,3 +57,21 @@ def _waiting_on_a_lock(schema: str) -> bool:
             (f"%create schema%{schema}%",),
         )
         return bool(cursor.fetchone()[0])
+
+
+def test_a_model_result_reads_back_with_the_seconds_it_was_written_with(project: DbtProject) -> None:
+    # The run results file and `show` must print the same seconds. DuckDB keeps the `float` column in 32 bits,
+    # where 1.075 becomes 1.0750000477: printed to two places, "1.08" against the file's "1.07".
+    row = {c[0]: 0 for c in TABLES[MODEL_RESULTS_TABLE] if c[1] == "int"}
+    row |= {"model_id": "model.demo.m", "name": "m", "object": "CUSTOMER", "mode": "upsert", "status": "success"}
+    row |= {"message": None, "elapsed_seconds": 1.075, "timings": '{"diff": 0.125}'}
+    with Warehouse(DbtArgs(project_dir=project.root, profiles_dir=project.root)).open() as w:
+        store = StateStore(w, project.state_schema, w.target_database)
+        store.ensure()
+        store.start_run("20261128T000000-test", "sync", "dev")
+        store.record_model_result("20261128T000000-test", row)
+        run = find_run(store, "20261128T000000-test")
+    assert run is not None
+    (model,) = run.models
+    assert (model.elapsed_seconds, f"{model.elapsed_seconds:.2f}") == (1.075, "1.07")
+    assert model.timings["diff"] == 0.125
