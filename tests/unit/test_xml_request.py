@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,45 @@ def test_functions_keep_their_order_and_controlids_and_bodies_are_not_moved() ->
     assert [w.get("controlid") for w in wrappers] == ["fn-0", "fn-1", "fn-2"]
     assert [w.findtext("create/CUSTOMER/CUSTOMERID") for w in wrappers] == ["C0", "C1", "C2"]
     assert all(body.getparent() is None for body in bodies)
+
+
+def test_the_functions_bytes_are_those_of_the_whole_tree_serialised_at_once() -> None:
+    # build_request splices each function's own serialisation into the envelope; the bytes must be what
+    # lxml writes for the whole document, whatever the controlid, text, attributes and characters hold.
+    bodies = [
+        "<create><CUSTOMER><NAME>Z\u00fcrich &amp; &lt;Sons&gt; \"q\" 'a'</NAME><EMPTY/></CUSTOMER></create>",
+        '<update_sotransaction key="SO &amp; &quot;1&quot;"><memo>line\nbreak\ttab</memo>'
+        "</update_sotransaction>",
+        "<query><object>GLACCOUNT</object><filter><like><field>TITLE</field><value>%\u20ac%</value></like>"
+        "</filter></query>",
+    ]
+    controlids = ["plain", 'with "quotes" & <angles>', "tab\tand\nnewline"]
+    batch = [Function(c, etree.fromstring(body)) for c, body in zip(controlids, bodies, strict=True)]
+    body = build_request(
+        sender_id="s",
+        sender_password=SecretStr("p"),
+        controlid="c",
+        uniqueid=True,
+        auth=SessionAuth(SecretStr("sess")),
+        functions=batch,
+    )
+    whole = etree.fromstring(
+        build_request(
+            sender_id="s",
+            sender_password=SecretStr("p"),
+            controlid="c",
+            uniqueid=True,
+            auth=SessionAuth(SecretStr("sess")),
+            functions=[],
+        )
+    )
+    content = whole.find("operation/content")
+    assert content is not None
+    for function in batch:
+        wrapper = etree.SubElement(content, "function", controlid=function.controlid)
+        wrapper.append(copy.deepcopy(function.body))
+    assert body == b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(whole, encoding="UTF-8")
+    assert [w.get("controlid") for w in etree.fromstring(body).iter("function")] == controlids
 
 
 @pytest.mark.parametrize("length", [0, 257])
