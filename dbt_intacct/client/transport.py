@@ -77,6 +77,12 @@ class HttpTransport:
         self._verify_tls = verify_tls
         self._max_bytes = max_bytes
         self._http = requests.Session()
+        # The environment (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE ...) is read once per endpoint
+        # (`_environment`), not by requests on every request: that lookup, ~/.netrc included, took a
+        # sending thread's time between two requests. ~/.netrc is never read: its credentials are no
+        # business of Intacct's.
+        self._http.trust_env = False
+        self._environments: dict[str, tuple[dict[str, str], bool | str]] = {}
         # Retries are ours to decide: urllib3 must never resend a POST on its own.
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=self.POOL_SIZE, max_retries=0)
         self._http.mount("https://", adapter)
@@ -92,12 +98,14 @@ class HttpTransport:
     def post(self, url: str, body: bytes) -> HttpReply:
         """Send ``body``; return the reply or raise ``TransportError`` (never a requests exception)."""
         deadline = time.monotonic() + self._connect_timeout + self._timeout
+        proxies, verify = self._environment(url)
         try:
             response = self._http.post(
                 url,
                 data=body,
                 timeout=(self._connect_timeout, self._timeout),
-                verify=self._verify_tls,
+                proxies=proxies,
+                verify=verify,
                 stream=True,
                 # A redirect would carry credentials to another URL: refuse rather than follow.
                 allow_redirects=False,
@@ -134,6 +142,17 @@ class HttpTransport:
             ) from None
         with response:
             return HttpReply(response.status_code, response.headers, self._read_body(response, url, deadline))
+
+    def _environment(self, url: str) -> tuple[dict[str, str], bool | str]:
+        """The proxies and TLS verification requests would take from the environment for ``url``."""
+        found = self._environments.get(url)
+        if found is None:
+            with requests.Session() as reader:  # trust_env, as requests has it by default
+                settings = reader.merge_environment_settings(url, {}, None, self._verify_tls, None)
+            verify = settings["verify"]
+            found = (dict(settings["proxies"]), self._verify_tls if verify is None else verify)
+            self._environments[url] = found
+        return found
 
     def _read_body(self, response: requests.Response, url: str, deadline: float) -> bytes:
         declared = response.headers.get("Content-Length")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import http.server
 import itertools
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from lxml import etree
 from pydantic import SecretStr
 
@@ -336,3 +340,78 @@ def test_read_by_query_survives_a_lost_read_more(
 def test_failed_query_is_terminal(reader: IntacctClient) -> None:
     with pytest.raises(TerminalIntacctError, match="query of NOSUCHOBJECT failed"):
         list(reader.query("NOSUCHOBJECT", ["RECORDNO"]))
+
+
+# --- the environment: proxies are honoured, ~/.netrc is not ------------------------------------------
+
+
+class _ForwardProxy(http.server.ThreadingHTTPServer):
+    """An HTTP proxy on loopback: forwards each POST to the URL of its request line and notes what came."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str | None]] = []  # (request line's URL, Authorization header)
+        super().__init__(("127.0.0.1", 0), _ForwardHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _ForwardHandler(http.server.BaseHTTPRequestHandler):
+    server: _ForwardProxy
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.server.seen.append((self.path, self.headers.get("Authorization")))
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        with requests.Session() as http:
+            http.trust_env = False  # the test's HTTP_PROXY is this proxy
+            answer = http.post(self.path, data=body, headers={"Content-Type": "application/xml"}, timeout=30)
+        self.send_response(answer.status_code)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(answer.content)))
+        self.end_headers()
+        self.wfile.write(answer.content)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def proxy() -> Iterator[_ForwardProxy]:
+    server = _ForwardProxy()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("bypassed", [False, True])
+def test_the_proxy_of_the_environment_is_used_and_netrc_never_is(
+    emulator_server: EmulatorServer,
+    emulator: EmulatorAdmin,
+    proxy: _ForwardProxy,
+    bypassed: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The environment is read once per endpoint (not by requests on each request): HTTP_PROXY and NO_PROXY
+    # still decide the route. A ~/.netrc entry for Intacct's host is never sent to it.
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password netrc-secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    for name in ("http_proxy", "no_proxy", "NO_PROXY", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    if bypassed:
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    with IntacctClient(credentials(emulator_server.url), timeout=30.0, retry=RETRY) as made:
+        made.execute([create("p-1", "PX1"), create("p-2", "PX2")], uniqueid=True)
+    assert customer_ids(emulator) == ["PX1", "PX2"]
+    if bypassed:
+        assert proxy.seen == []
+    else:
+        # The login, then the creates: both through the proxy, by absolute URL, without netrc's credentials.
+        assert proxy.seen == [(emulator_server.url, None)] * 2
