@@ -142,6 +142,12 @@ class _Handler(BaseHTTPRequestHandler):
     # Without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK add ~40 ms to every answer.
     disable_nagle_algorithm = True
 
+    def parse_request(self) -> bool:
+        # Called as soon as the request line has been read: the request has arrived. Latency counts from
+        # here, so that reading the headers and the body is part of the emulator's own work within it.
+        self._arrived = time.monotonic()
+        return super().parse_request()
+
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s %s", self.address_string(), format % args)
 
@@ -187,8 +193,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(413, XML_TYPE, control_failure(None, error), close=True)
                 return
             # Latency is the time Intacct takes to answer: the answer leaves no sooner than this after
-            # the request arrived, and the emulator's own work counts within it (as Intacct's does).
-            deadline = time.monotonic() + plan.delay_seconds()
+            # the request arrived (its request line was read), and the emulator's own work, reading the
+            # request included, counts within it (as Intacct's does).
+            deadline = self._arrived + plan.delay_seconds()
             before = plan.first_of(fault_kinds.BEFORE)
             if before is not None:
                 _sleep_until(deadline)
