@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -52,6 +54,28 @@ def test_latency_includes_the_emulators_own_work(
     assert create_customer(gw, "W1").status_code == 200
     elapsed = time.monotonic() - started
     assert 0.6 <= elapsed < 0.9, elapsed  # not 0.6 + 0.4
+
+
+def test_latency_counts_from_the_request_line(gw: GatewayClient, admin: EmulatorAdmin) -> None:
+    # A request arrives with its request line; reading the rest of it is the emulator's work, within the
+    # latency. The body is sent 0.4 s after the headers: the answer still comes 0.6 s after the start.
+    body = envelope(function(f"<create>{customer_xml('R1')}</create>"), session=gw.session_id)
+    address = urlsplit(gw.url)
+    admin.set_faults(latency_ms=600)
+    with socket.create_connection((address.hostname, address.port), timeout=30) as connection:
+        started = time.monotonic()
+        connection.sendall(
+            f"POST {address.path} HTTP/1.1\r\nHost: {address.netloc}\r\nContent-Type: application/xml\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        )
+        time.sleep(0.4)
+        connection.sendall(body)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    elapsed = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    assert 0.6 <= elapsed < 0.9, elapsed  # not 0.4 + 0.6
 
 
 def test_jitter_is_random_within_bounds_and_repeatable_with_a_seed(
