@@ -34,6 +34,18 @@ def vector_fields(name: str) -> dict[str, Any]:
     return fields
 
 
+def session_request(functions: list[Function]) -> bytes:
+    """A request in session "sess" of sender "s", controlid "c", uniqueid true."""
+    return build_request(
+        sender_id="s",
+        sender_password=SecretStr("p"),
+        controlid="c",
+        uniqueid=True,
+        auth=SessionAuth(SecretStr("sess")),
+        functions=functions,
+    )
+
+
 def test_whole_request_with_session_matches_vector() -> None:
     fields = vector_fields("envelope_request_session")
     body = build_request(
@@ -129,22 +141,8 @@ def test_functions_keep_their_order_and_controlids_and_bodies_are_not_moved() ->
         for i in range(3)
     ]
     batch = [Function(f"fn-{i}", body) for i, body in enumerate(bodies)]
-    first = build_request(
-        sender_id="s",
-        sender_password=SecretStr("p"),
-        controlid="c",
-        uniqueid=True,
-        auth=SessionAuth(SecretStr("sess")),
-        functions=batch,
-    )
-    second = build_request(
-        sender_id="s",
-        sender_password=SecretStr("p"),
-        controlid="c",
-        uniqueid=True,
-        auth=SessionAuth(SecretStr("sess")),
-        functions=batch,
-    )
+    first = session_request(batch)
+    second = session_request(batch)
     assert first == second
     wrappers = etree.fromstring(first).findall("operation/content/function")
     assert [w.get("controlid") for w in wrappers] == ["fn-0", "fn-1", "fn-2"]
@@ -164,24 +162,8 @@ def test_the_functions_bytes_are_those_of_the_whole_tree_serialised_at_once() ->
     ]
     controlids = ["plain", 'with "quotes" & <angles>', "tab\tand\nnewline"]
     batch = [Function(c, etree.fromstring(body)) for c, body in zip(controlids, bodies, strict=True)]
-    body = build_request(
-        sender_id="s",
-        sender_password=SecretStr("p"),
-        controlid="c",
-        uniqueid=True,
-        auth=SessionAuth(SecretStr("sess")),
-        functions=batch,
-    )
-    whole = etree.fromstring(
-        build_request(
-            sender_id="s",
-            sender_password=SecretStr("p"),
-            controlid="c",
-            uniqueid=True,
-            auth=SessionAuth(SecretStr("sess")),
-            functions=[],
-        )
-    )
+    body = session_request(batch)
+    whole = etree.fromstring(session_request([]))
     content = whole.find("operation/content")
     assert content is not None
     for function in batch:
