@@ -349,6 +349,8 @@ class ModelSync:
                 continue
             self._record_intents(planned)
             by_controlid.update((p.function.controlid, p) for p in planned)
+            for p in planned:
+                p.function.xml  # noqa: B018 - serialised here, by the thread that plans, not the one that sends
             for chunk in _chunks(planned, self.batch_size):
                 yield [p.function for p in chunk]
 

@@ -5,8 +5,9 @@ Everything is serialised by lxml, so every value is escaped by an XML writer and
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lxml import etree
 from pydantic import SecretStr
@@ -30,24 +31,25 @@ def _check_controlid(controlid: str, what: str) -> None:
 class Function:
     """One ``<function controlid="...">`` holding exactly one function element (its ``body``).
 
-    ``body`` is, for example, ``<create><CUSTOMER>...</CUSTOMER></create>``. It is serialised once, when
-    the function is made (``xml``: the whole ``<function>`` element, as lxml writes it), and every request
-    built from it carries those bytes: a retry sends them unchanged, and the thread that sends a request
-    does not spend the time of serialising it between two requests. ``body`` must not change afterwards.
+    ``body`` is, for example, ``<create><CUSTOMER>...</CUSTOMER></create>``. It is serialised once, the
+    first time a request needs it (``xml``), and every request built from it carries those bytes: a retry
+    sends them unchanged. A sync reads ``xml`` as it plans each page, so that the thread sending a request
+    does not serialise it between two requests; a plan never does. ``body`` must not change afterwards.
     """
 
     controlid: str
     body: etree._Element
-    xml: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_controlid(self.controlid, "a function controlid")
         if not isinstance(self.body.tag, str):
             raise ValueError("a function body must be an element, not a comment or processing instruction")
-        # The start tag as lxml writes an empty element, so that the controlid is escaped by lxml too.
+
+    @functools.cached_property
+    def xml(self) -> bytes:
+        """The whole ``<function controlid="...">`` element as lxml writes it (controlid escaped too)."""
         empty = etree.tostring(etree.Element("function", controlid=self.controlid), encoding="UTF-8")
-        xml = empty[: -len(b"/>")] + b">" + etree.tostring(self.body, encoding="UTF-8") + b"</function>"
-        object.__setattr__(self, "xml", xml)
+        return empty[: -len(b"/>")] + b">" + etree.tostring(self.body, encoding="UTF-8") + b"</function>"
 
     @property
     def name(self) -> str:
