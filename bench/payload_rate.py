@@ -35,10 +35,12 @@ from bench.harness import (
 )
 from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
 from dbt_intacct.objects import RecordRef
-from dbt_intacct.sync.engine import controlid_for, prepare
+from dbt_intacct.results import SilentProgress
 from dbt_intacct.sync.mapping import MappedRow, map_row
+from dbt_intacct.sync.model import prepare
+from dbt_intacct.sync.planned import controlid_for
 from dbt_intacct.sync.spec import SyncSpec
-from dbt_intacct.sync.task import SilentProgress, SyncOptions, SyncTask
+from dbt_intacct.sync.task import SyncOptions, SyncTask
 
 TARGET = 20_000.0
 

@@ -38,30 +38,30 @@ sys.path.insert(0, str(REPO))
 
 from dbt_intacct.cli import main  # noqa: E402
 from dbt_intacct.client import IntacctClient  # noqa: E402
-from dbt_intacct.sync.engine import ModelSync  # noqa: E402
-from dbt_intacct.sync.state import StateStore  # noqa: E402
+from dbt_intacct.state import Differ, Ledger, StateTables  # noqa: E402
+from dbt_intacct.sync.planning import Planner  # noqa: E402
 
 seconds: dict[str, float] = defaultdict(float)
 marks: dict[str, float] = {}
 
 # (class, method, phase); a method missing from the engine stops the wrapper instead of timing less.
 TIMED: tuple[tuple[type, str, str], ...] = (
-    (StateStore, "pending_rows", "diff"),
-    (StateStore, "diff", "diff"),
-    (StateStore, "change_table", "diff"),
-    (StateStore, "removal_table", "diff"),
-    (ModelSync, "_row_count", "diff"),
-    (ModelSync, "_process_changes", "process"),
-    (ModelSync, "_process_removals", "process"),
-    (StateStore, "record_intents", "intents"),
-    (StateStore, "record_outcomes", "outcomes"),
+    (Ledger, "pending_rows", "diff"),
+    (Differ, "diff", "diff"),
+    (Differ, "change_table", "diff"),
+    (Differ, "removal_table", "diff"),
+    (Differ, "row_count", "diff"),
+    (Planner, "plan_changes", "process"),
+    (Planner, "plan_removals", "process"),
+    (Ledger, "record_intents", "intents"),
+    (Ledger, "record_outcomes", "outcomes"),
 )
 # Parts of a timed method, reported on their own line only (their time is already in their phase).
-PARTS: tuple[tuple[type, str, str], ...] = ((StateStore, "_check", "diff"),)
+PARTS: tuple[tuple[type, str, str], ...] = ((Differ, "_check", "diff"),)
 # Each HTTP exchange with Intacct (seconds summed: with requests in flight together, more than wall time).
 EXCHANGES: tuple[tuple[type, str, str], ...] = ((IntacctClient, "_exchange", "http"),)
 GENERATORS: tuple[tuple[type, str, str], ...] = (
-    (StateStore, "pages", "read"),
+    (Differ, "pages", "read"),
     (IntacctClient, "execute_batches", "send"),
 )
 
@@ -118,7 +118,7 @@ def _counted(function: Callable[..., Any], phase: str) -> Callable[..., Any]:
 
 
 def _mark_ready(function: Callable[..., Any]) -> Callable[..., Any]:
-    # StateStore.ensure is the first thing a command does once the warehouse connection is open.
+    # StateTables.ensure is the first thing a command does once the warehouse connection is open.
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         marks.setdefault("startup", time.perf_counter() - STARTED)
@@ -142,7 +142,7 @@ def install() -> None:
         setattr(cls, name, _counted(getattr(cls, name), phase))
     for cls, name, phase in GENERATORS:
         setattr(cls, name, _timed_generator(getattr(cls, name), phase))
-    StateStore.ensure = _mark_ready(StateStore.ensure)  # type: ignore[method-assign]
+    StateTables.ensure = _mark_ready(StateTables.ensure)  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":

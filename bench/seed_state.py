@@ -21,9 +21,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse  # noqa: E402
-from dbt_intacct.sync.engine import prepare  # noqa: E402
-from dbt_intacct.sync.state import STATE_TABLE, StateStore  # noqa: E402
-from dbt_intacct.sync.task import SilentProgress, SyncOptions, SyncTask  # noqa: E402
+from dbt_intacct.results import SilentProgress  # noqa: E402
+from dbt_intacct.state import StateTables  # noqa: E402
+from dbt_intacct.state.tables import STATE_TABLE  # noqa: E402
+from dbt_intacct.sync.model import prepare  # noqa: E402
+from dbt_intacct.sync.task import SyncOptions, SyncTask  # noqa: E402
 
 
 def main() -> int:
@@ -40,7 +42,7 @@ def main() -> int:
     if not specs:
         raise SystemExit(f"no intacct model named {args.model}")
     with Warehouse(dbt_args).open() as w:
-        store = StateStore(w, f"{w.target_schema}_intacct", w.target_database)
+        store = StateTables.of_target(w, None)
         store.ensure()
         prepared, problems = prepare(w, specs)
         if problems:

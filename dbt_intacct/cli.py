@@ -89,7 +89,7 @@ def _run_sync(kwargs: dict[str, Any], dry_run: bool) -> int:
         stdout_console,
         summary_table,
     )
-    from dbt_intacct.sync.engine import Progress
+    from dbt_intacct.results import Progress
     from dbt_intacct.sync.task import SyncOptions, SyncTask
 
     json_log = kwargs.get("log_format") == "json"
@@ -217,7 +217,7 @@ def _with_store(kwargs: dict[str, Any], action: Any) -> int:
     from dbt_intacct.config import load_config
     from dbt_intacct.dbt.warehouse import Warehouse
     from dbt_intacct.observe.console import stdout_console
-    from dbt_intacct.sync.state import StateStore
+    from dbt_intacct.state import StateTables
 
     console = stdout_console()
     args = _dbt_args(kwargs)
@@ -227,11 +227,10 @@ def _with_store(kwargs: dict[str, Any], action: Any) -> int:
         except ConfigError:
             configured = None
         with Warehouse(args).open() as warehouse:
-            schema = kwargs["state_schema"] or configured or f"{warehouse.target_schema}_intacct"
-            store = StateStore(warehouse, schema, warehouse.target_database)
+            store = StateTables.of_target(warehouse, kwargs["state_schema"] or configured)
             if not warehouse.relation_exists(store.runs):
                 console.print(
-                    f"No runs yet: {schema}.intacct_runs does not exist (the first sync creates it)."
+                    f"No runs yet: {store.schema}.intacct_runs does not exist (the first sync creates it)."
                 )
                 return EXIT_FAILED
             code: int = action(store, console)

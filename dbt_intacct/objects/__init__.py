@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 from dbt_intacct.objects.ar_adjustment import AR_ADJUSTMENT
 from dbt_intacct.objects.ar_payment import AR_PAYMENT
-from dbt_intacct.objects.base import FieldSpec, FieldType, IntacctObject, LineArraySpec, RecordRef
+from dbt_intacct.objects.base import FieldSpec, FieldType, IntacctObject, LineArraySpec, NaturalKey, RecordRef
 from dbt_intacct.objects.contact import CONTACT
 from dbt_intacct.objects.customer import CUSTOMER
 from dbt_intacct.objects.invoice import INVOICE
@@ -39,6 +39,7 @@ __all__ = [
     "FieldType",
     "IntacctObject",
     "LineArraySpec",
+    "NaturalKey",
     "RecordRef",
     "closest",
     "get_object",

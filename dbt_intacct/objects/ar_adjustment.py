@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dbt_intacct.objects.base import IntacctObject
 from dbt_intacct.objects.common import ar_line, legacy_exchange_rate
+from dbt_intacct.objects.fields import NaturalKey
 from dbt_intacct.objects.layout import (
     DeleteForm,
-    Function,
+    FunctionLayout,
     Shape,
     Style,
     boolean,
@@ -22,7 +23,7 @@ from dbt_intacct.objects.layout import (
     text,
 )
 
-_CREATE = Function(
+_CREATE = FunctionLayout(
     name="create_aradjustment",
     shape=Shape(
         (
@@ -52,6 +53,7 @@ _CREATE = Function(
 
 AR_ADJUSTMENT = IntacctObject(
     name="ar_adjustment",
+    sync_rank=50,
     intacct_object="ARADJUSTMENT",
     modes=("insert",),
     delete_behaviours=("nothing",),
@@ -61,6 +63,7 @@ AR_ADJUSTMENT = IntacctObject(
     create=_CREATE,
     deletes=(DeleteForm(function="delete_aradjustment", uses="recordno", attribute="key"),),
     read_fields=(
+        "EXTERNALID",
         "RECORDID",
         "CUSTOMERID",
         "DESCRIPTION",
@@ -69,4 +72,7 @@ AR_ADJUSTMENT = IntacctObject(
         "WHENPOSTED",
         "TOTALENTERED",
     ),
+    natural_keys=(NaturalKey("RECORDID", ("adjustmentno",)), NaturalKey("EXTERNALID", ("externalid",))),
+    adopts_existing=True,
+    external_reference_key="externalid",
 )

@@ -16,7 +16,7 @@ other way round, UNVERIFIED); the SDK order is used.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dbt_intacct.errors import RowRejected
@@ -25,7 +25,7 @@ from dbt_intacct.objects.common import generic_functions, legacy_exchange_rate
 from dbt_intacct.objects.layout import (
     DeleteForm,
     Element,
-    Function,
+    FunctionLayout,
     Shape,
     Style,
     choice,
@@ -99,7 +99,7 @@ _GENERIC_FIELDS = (
 
 _GENERIC, _ = generic_functions("ARPYMT", _GENERIC_FIELDS, updatable=False)
 
-_LEGACY = Function(
+_LEGACY = FunctionLayout(
     name="create_arpayment",
     shape=Shape(
         (
@@ -161,17 +161,13 @@ def _given(values: Mapping[str, Any]) -> set[str]:
 class ArPayment(IntacctObject):
     """ARPYMT, falling back to create_arpayment for unapplied payments."""
 
-    def _functions_for_mode(self, mode: str, keys: Sequence[str]) -> list[Function]:
+    def _functions_for_mode(self, mode: str, keys: Sequence[str]) -> list[FunctionLayout]:
         # The family most of the keys belong to (a mix is reported by check_mapping).
         legacy = sum(1 for key in keys if key.split(".")[0] in _LEGACY.shape.paths)
         return [_LEGACY] if legacy > len(keys) - legacy else [_GENERIC]
 
-    def check_mapping(self, keys: Iterable[str], custom_field_ids: Iterable[str], mode: str) -> list[str]:
-        """As for every object, plus: ARPYMT and create_arpayment fields are not mixed in one model."""
-        keys = [str(key) for key in keys]
-        problems = super().check_mapping(keys, custom_field_ids, mode)
-        if mode not in self.modes:
-            return problems
+    def _mapping_rules(self, keys: Sequence[str], problems: list[str]) -> list[str]:
+        """ARPYMT and create_arpayment fields are not mixed in one model; ARPYMTDETAILS is optional."""
         generic = sorted(k for k in keys if k.split(".")[0] in _GENERIC.shape.paths)
         legacy = sorted(k for k in keys if k.split(".")[0] in _LEGACY.shape.paths)
         if generic and legacy:
@@ -183,8 +179,8 @@ class ArPayment(IntacctObject):
         # Rows without details are advances, sent through create_arpayment: ARPYMTDETAILS is optional.
         return [p for p in problems if f"'{_DETAILS_KEY}'" not in p]
 
-    def build_create(
-        self, values: Mapping[str, Any], custom_fields: Mapping[str, Any], *, check: bool = True
+    def _build_create(
+        self, values: Mapping[str, Any], custom_fields: Mapping[str, Any], *, check: bool
     ) -> Element:
         """create ARPYMT when the row has payment details, create_arpayment otherwise (see the module)."""
         given = _given(values)
@@ -213,7 +209,7 @@ class ArPayment(IntacctObject):
                 ) from None
             raise
 
-    def _row_rules(self, function: Function, flat: Mapping[str, Any]) -> None:
+    def _row_rules(self, function: FunctionLayout, flat: Mapping[str, Any]) -> None:
         if function is _LEGACY:
             if not any(
                 flat.get(k) not in (None, "") for k in ("batchkey", "bankaccountid", "undepfundsacct")
@@ -236,6 +232,7 @@ class ArPayment(IntacctObject):
 
 AR_PAYMENT = ArPayment(
     name="ar_payment",
+    sync_rank=60,  # after the invoices it pays
     intacct_object="ARPYMT",
     modes=("insert",),
     delete_behaviours=("nothing",),

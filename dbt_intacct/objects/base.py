@@ -1,6 +1,6 @@
 """What every Intacct object module provides: its catalogue, its functions, and the builders over them.
 
-An object is a small set of `Function`s (create, update, their legacy forms) whose layouts are the field
+An object is a small set of `FunctionLayout`s (create, update, their legacy forms) whose layouts are the field
 catalogue, plus the ways it is deleted and read back. Every body a builder returns has been checked field
 by field (types, lengths, required fields, one-of rules, line counts) and against the object's XSD; a row
 that cannot become a valid body raises `RowRejected` naming the mapping path at fault.
@@ -8,6 +8,7 @@ that cannot become a valid body raises `RowRejected` naming the mapping path at 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -15,13 +16,13 @@ from lxml import etree
 
 from dbt_intacct.errors import ConfigError, RowRejected
 from dbt_intacct.objects import schema
-from dbt_intacct.objects.fields import FieldSpec, FieldType, LineArraySpec, RecordRef
+from dbt_intacct.objects.fields import FieldSpec, FieldType, LineArraySpec, NaturalKey, RecordRef
 from dbt_intacct.objects.layout import (
     CUSTOM_KEY,
     BuildState,
     DeleteForm,
     Element,
-    Function,
+    FunctionLayout,
     Shape,
     Style,
     checked_key,
@@ -33,6 +34,7 @@ __all__ = [
     "FieldType",
     "IntacctObject",
     "LineArraySpec",
+    "NaturalKey",
     "RecordRef",
 ]
 
@@ -40,27 +42,48 @@ CustomFieldStyle = Literal["generic", "legacy"]
 
 
 class IntacctObject:
-    """One of the seven objects: catalogue, modes, and the builders of its function bodies."""
+    """One of the seven objects: catalogue, modes, the builders of its function bodies, and how a sync
+    treats its records (the order it syncs in, how a record is found again, adoption).
+
+    Policy, declared by each object so that the sync engine never names an object:
+
+    - `sync_rank`: models sync in ascending rank, so that records others refer to exist first
+      (customers before contacts and invoices, invoices before the payments applied to them);
+    - `natural_keys`: the fields that find a created record again when its answer was lost, in the
+      order they are tried, and where the create carries each value;
+    - `adopts_existing`: an insert-only row the state does not know adopts the record Intacct already
+      holds under its natural key instead of posting it again (money records);
+    - `external_reference_key`: the create field in which the tool writes its own reference to the
+      row (`dbti-` and a digest), unless the model maps it, so that such a record can always be found.
+    """
 
     def __init__(
         self,
         *,
         name: str,
         intacct_object: str,
+        sync_rank: int,
         modes: Iterable[str],
         delete_behaviours: Iterable[str],
         id_field: str | None,
         id_mapping_key: str | None,
         custom_fields: CustomFieldStyle | None,
-        create: Function,
-        update: Function | None = None,
-        other_functions: Sequence[Function] = (),
+        create: FunctionLayout,
+        update: FunctionLayout | None = None,
+        other_functions: Sequence[FunctionLayout] = (),
         deletes: Sequence[DeleteForm] = (),
         result_element: str | None = None,
         read_fields: Iterable[str] = (),
+        natural_keys: Sequence[NaturalKey] = (),
+        adopts_existing: bool = False,
+        external_reference_key: str | None = None,
     ) -> None:
         self.name = name
         self.intacct_object = intacct_object  # the object name read and query use
+        self.sync_rank = sync_rank
+        self.natural_keys = tuple(natural_keys)
+        self.adopts_existing = adopts_existing
+        self.external_reference_key = external_reference_key
         self.modes = frozenset(modes)
         self.delete_behaviours = frozenset(delete_behaviours)
         self.id_field = id_field  # the natural ID as the object's query knows it
@@ -68,7 +91,11 @@ class IntacctObject:
         self.custom_fields = custom_fields
         self.create = create
         self.update = update
-        self.functions: tuple[Function, ...] = (create, *((update,) if update else ()), *other_functions)
+        self.functions: tuple[FunctionLayout, ...] = (
+            create,
+            *((update,) if update else ()),
+            *other_functions,
+        )
         self.deletes = tuple(deletes)
         # Generic creates answer data/<result_element>/{RECORDNO, ID}; legacy ones a bare <key>.
         self.result_element = result_element
@@ -113,16 +140,20 @@ class IntacctObject:
             if function.creating:
                 problems.extend(self._missing_required(function, keys))
         problems.extend(self._custom_field_problems(list(custom_field_ids), functions))
+        return self._mapping_rules(keys, problems)
+
+    def _mapping_rules(self, keys: Sequence[str], problems: list[str]) -> list[str]:
+        """Hook: adjust the problems found in a mapping with rules across its keys (none by default)."""
         return problems
 
-    def _functions_for_mode(self, mode: str, keys: Sequence[str]) -> list[Function]:
+    def _functions_for_mode(self, mode: str, keys: Sequence[str]) -> list[FunctionLayout]:
         if mode == "insert":
             return [self.create]
         if mode == "update":
             return [self._update_function()]
         return [self.create, self._update_function()]
 
-    def _key_problem(self, key: str, functions: Sequence[Function]) -> str | None:
+    def _key_problem(self, key: str, functions: Sequence[FunctionLayout]) -> str | None:
         for function in functions:
             if _shape_knows(function.shape, key):
                 continue
@@ -144,7 +175,7 @@ class IntacctObject:
         hint = f"; did you mean {' or '.join(found)}?" if found else ""
         return f"unknown field '{name}' on {where}{hint}"
 
-    def _missing_required(self, function: Function, keys: Sequence[str]) -> list[str]:
+    def _missing_required(self, function: FunctionLayout, keys: Sequence[str]) -> list[str]:
         given = set(keys)
         # A default's target is satisfied by its source; a missing required source is reported itself.
         required = {field.path for field in function.shape.required}
@@ -152,7 +183,7 @@ class IntacctObject:
         given.update(function.shape.aliases.get(key, key) for key in keys)
         return _missing_in_shape(function.shape, given, function.name, self.name, "")
 
-    def _custom_field_problems(self, ids: Sequence[str], functions: Sequence[Function]) -> list[str]:
+    def _custom_field_problems(self, ids: Sequence[str], functions: Sequence[FunctionLayout]) -> list[str]:
         if not ids:
             return []
         if self.custom_fields is None:
@@ -193,6 +224,12 @@ class IntacctObject:
         self, values: Mapping[str, Any], custom_fields: Mapping[str, Any], *, check: bool = True
     ) -> Element:
         """The create function body for a row (`check=False` skips the row checks and the XSD)."""
+        return self._build_create(values, custom_fields, check=check)
+
+    def _build_create(
+        self, values: Mapping[str, Any], custom_fields: Mapping[str, Any], *, check: bool
+    ) -> Element:
+        """Hook: the create body of a row; an object with several create functions chooses here."""
         return self._build(self.create, values, custom_fields, check=check)
 
     def build_update(
@@ -274,6 +311,28 @@ class IntacctObject:
     def _ref_from_key(self, key: str) -> RecordRef:
         return RecordRef(recordno=key)
 
+    # -- finding a record again ----------------------------------------------------------------------
+    def natural_key_of_values(self, values: Mapping[str, Any]) -> tuple[str, str] | None:
+        """(query field, value) naming the record a row's create writes, from its mapped values."""
+        for key in self.natural_keys:
+            value = key.value_in(values)
+            if value is not None:
+                return key.field, value
+        return None
+
+    def natural_key_of_body(self, body: Element) -> tuple[str, str] | None:
+        """The same, from a create function body (as sent, or as recorded with its intent)."""
+        record = body.find(self.create.object_element) if self.create.object_element else body
+        if record is None:
+            return None
+        values = {child.tag: child.text for child in record if isinstance(child.tag, str)}
+        return self.natural_key_of_values(values)
+
+    @staticmethod
+    def external_reference(model_id: str, row_key: str) -> str:
+        """The reference the tool writes on a create, stable for a model row (20 characters)."""
+        return "dbti-" + hashlib.sha256(f"{model_id}\x1f{row_key}".encode()).hexdigest()[:15]
+
     def validate(self, body: Element) -> None:
         """Check a function body against this object's XSD; RowRejected names the field at fault."""
         schema.validate(self.name, self.functions, body)
@@ -283,7 +342,7 @@ class IntacctObject:
         return schema.render_xsd(self.intacct_object, self.functions, self.deletes)
 
     # -- internals ------------------------------------------------------------------------------------
-    def _update_function(self) -> Function:
+    def _update_function(self) -> FunctionLayout:
         if self.update is None:
             raise ConfigError(
                 f"{self.name} records cannot be updated (modes: {', '.join(sorted(self.modes))})"
@@ -301,12 +360,12 @@ class IntacctObject:
             f"cannot update the {self.intacct_object}: {self._update_function().name} needs its RECORDNO",
         )
 
-    def _row_rules(self, function: Function, flat: Mapping[str, Any]) -> None:
+    def _row_rules(self, function: FunctionLayout, flat: Mapping[str, Any]) -> None:
         """Rules across fields or lines that the layout cannot express (run only with checks on)."""
 
     def _build(
         self,
-        function: Function,
+        function: FunctionLayout,
         values: Mapping[str, Any],
         custom_fields: Mapping[str, Any] | None,
         *,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dbt_intacct.objects.layout import (
     CustomFieldsSlot,
-    Function,
+    FunctionLayout,
     Group,
     Leaf,
     Lines,
@@ -74,9 +74,9 @@ def generic_functions(
     *,
     defaults: tuple[tuple[str, str], ...] = (),
     updatable: bool = True,
-) -> tuple[Function, Function | None]:
+) -> tuple[FunctionLayout, FunctionLayout | None]:
     """The generic `create` and (keyed by RECORDNO or the first node, the ID field) `update` functions."""
-    create = Function(
+    create = FunctionLayout(
         name="create",
         shape=Shape(nodes, style=Style.GENERIC, label=object_element),
         object_element=object_element,
@@ -87,7 +87,7 @@ def generic_functions(
     id_leaf = nodes[0]
     if not isinstance(id_leaf, Leaf) or not id_leaf.field.identifying:
         raise TypeError(f"{object_element}: the first field must be its identifying ID field")
-    update = Function(
+    update = FunctionLayout(
         name="update",
         shape=Shape((RecordKey(id_leaf), *nodes[1:]), style=Style.GENERIC, label=object_element),
         object_element=object_element,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dbt_intacct.objects.base import IntacctObject
 from dbt_intacct.objects.common import generic_functions, mail_address, names_and_numbers, taxable
+from dbt_intacct.objects.fields import NaturalKey
 from dbt_intacct.objects.layout import DeleteForm, Node, status, text
 
 _FIELDS: tuple[Node, ...] = (
@@ -27,6 +28,7 @@ _CREATE, _UPDATE = generic_functions("CONTACT", _FIELDS)
 
 CONTACT = IntacctObject(
     name="contact",
+    sync_rank=20,
     intacct_object="CONTACT",
     modes=("insert", "update", "upsert"),
     delete_behaviours=("nothing", "clear", "delete"),
@@ -40,4 +42,5 @@ CONTACT = IntacctObject(
         DeleteForm(function="delete_contact", uses="id", attribute="contactname"),
     ),
     result_element="contact",
+    natural_keys=(NaturalKey("CONTACTNAME", ("CONTACTNAME",)),),
 )

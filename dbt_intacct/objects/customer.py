@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dbt_intacct.objects.base import IntacctObject
 from dbt_intacct.objects.common import generic_functions, mail_address, names_and_numbers, taxable
+from dbt_intacct.objects.fields import NaturalKey
 from dbt_intacct.objects.layout import (
     CustomFieldsSlot,
     DeleteForm,
@@ -70,6 +71,7 @@ _CREATE, _UPDATE = generic_functions("CUSTOMER", _FIELDS, defaults=(("DISPLAYCON
 
 CUSTOMER = IntacctObject(
     name="customer",
+    sync_rank=10,  # synced first: others refer to customers
     intacct_object="CUSTOMER",
     modes=("insert", "update", "upsert"),
     delete_behaviours=("nothing", "clear", "delete"),
@@ -83,4 +85,5 @@ CUSTOMER = IntacctObject(
         DeleteForm(function="delete_customer", uses="id", attribute="customerid"),
     ),
     result_element="customer",
+    natural_keys=(NaturalKey("CUSTOMERID", ("CUSTOMERID",)),),
 )

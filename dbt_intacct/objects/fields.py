@@ -96,3 +96,23 @@ class RecordRef:
     id: str | None = None
     # The invoice's externalid, for `update_invoice key=... externalkey="true"` when no RECORDNO is known.
     external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class NaturalKey:
+    """A field that finds an object's record again, and where a create carries its value.
+
+    `field` is named as the object's query knows it (CUSTOMERID, RECORDID, DOCID ...); its value is the
+    create's mapping keys `parts`, joined by `joiner` (a DOCID is `<transactiontype>-<documentno>`).
+    """
+
+    field: str
+    parts: tuple[str, ...]
+    joiner: str = "-"
+
+    def value_in(self, values: Mapping[str, object]) -> str | None:
+        """The key's value among a create's values (mapping key -> value), or None when one is missing."""
+        found = [values.get(part) for part in self.parts]
+        if any(value is None or value == "" for value in found):
+            return None
+        return self.joiner.join(str(value) for value in found)

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from dbt_intacct.objects.base import IntacctObject
 from dbt_intacct.objects.common import ar_line, legacy_exchange_rate
+from dbt_intacct.objects.fields import NaturalKey
 from dbt_intacct.objects.layout import (
     CustomFieldsSlot,
     DeleteForm,
-    Function,
+    FunctionLayout,
     Shape,
     Style,
     boolean,
@@ -51,7 +52,7 @@ _LINES = line_array(
     "invoiceitems", "lineitem", *ar_line(revenue_recognition=True, total_trx_amount=False), style=Style.LEGACY
 )
 
-_CREATE = Function(
+_CREATE = FunctionLayout(
     name="create_invoice",
     shape=Shape(
         (
@@ -84,7 +85,7 @@ _CREATE = Function(
     ),
 )
 
-_UPDATE = Function(
+_UPDATE = FunctionLayout(
     name="update_invoice",
     shape=Shape(
         (
@@ -121,6 +122,7 @@ _UPDATE = Function(
 
 INVOICE = IntacctObject(
     name="invoice",
+    sync_rank=30,
     intacct_object="ARINVOICE",
     modes=("insert", "update"),
     delete_behaviours=("nothing", "clear"),
@@ -131,6 +133,7 @@ INVOICE = IntacctObject(
     update=_UPDATE,
     deletes=(DeleteForm(function="delete_invoice", uses="recordno", attribute="key"),),
     read_fields=(
+        "EXTERNALID",
         "RECORDID",
         "CUSTOMERID",
         "DOCNUMBER",
@@ -145,4 +148,7 @@ INVOICE = IntacctObject(
         "TOTALDUE",
         "CURRENCY",
     ),
+    natural_keys=(NaturalKey("RECORDID", ("invoiceno",)), NaturalKey("EXTERNALID", ("externalid",))),
+    adopts_existing=True,
+    external_reference_key="externalid",
 )

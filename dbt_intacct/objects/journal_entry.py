@@ -15,12 +15,12 @@ from typing import Any
 from dbt_intacct.errors import RowRejected
 from dbt_intacct.objects.base import IntacctObject
 from dbt_intacct.objects.common import generic_functions
-from dbt_intacct.objects.fields import FieldType, spec
+from dbt_intacct.objects.fields import FieldType, NaturalKey, spec
 from dbt_intacct.objects.formatting import InvalidValue, decimal_text, round_money, to_decimal
 from dbt_intacct.objects.layout import (
     CustomFieldsSlot,
     DeleteForm,
-    Function,
+    FunctionLayout,
     SignedAmount,
     Style,
     choice,
@@ -87,7 +87,7 @@ _CREATE, _ = generic_functions("GLBATCH", _FIELDS, updatable=False)
 class JournalEntry(IntacctObject):
     """GLBATCH with the balance rule."""
 
-    def _row_rules(self, function: Function, flat: Mapping[str, Any]) -> None:
+    def _row_rules(self, function: FunctionLayout, flat: Mapping[str, Any]) -> None:
         lines = flat.get("ENTRIES")
         if not isinstance(lines, list | tuple) or len(lines) < 2:
             return  # the line array itself reports what is wrong with it
@@ -114,6 +114,7 @@ class JournalEntry(IntacctObject):
 
 JOURNAL_ENTRY = JournalEntry(
     name="journal_entry",
+    sync_rank=70,
     intacct_object="GLBATCH",
     modes=("insert",),
     delete_behaviours=("nothing",),
@@ -123,4 +124,6 @@ JOURNAL_ENTRY = JournalEntry(
     create=_CREATE,
     deletes=(DeleteForm(function="delete", uses="recordno"),),
     result_element="glbatch",
+    natural_keys=(NaturalKey("REFERENCENO", ("REFERENCENO",)),),
+    adopts_existing=True,
 )

@@ -801,7 +801,7 @@ def _optional(nodes: Iterable[Node]) -> tuple[Node, ...]:
 
 
 @dataclass(frozen=True)
-class Function:
+class FunctionLayout:
     """One function an object is written with: its element, its body shape, and how it is keyed."""
 
     name: str  # the function element: create, update, create_invoice, update_sotransaction ...

@@ -29,7 +29,7 @@ from dbt_intacct.objects.layout import (
     CustomFieldsSlot,
     DeleteForm,
     Element,
-    Function,
+    FunctionLayout,
     Group,
     Leaf,
     Lines,
@@ -142,7 +142,7 @@ class _Writer:
             _xs(restriction, "enumeration", value=value)
 
     # -- functions ------------------------------------------------------------------------------------
-    def function(self, function: Function) -> None:
+    def function(self, function: FunctionLayout) -> None:
         element = _xs(self.root, "element", name=function.name)
         complex_type = _xs(element, "complexType")
         body = _xs(complex_type, "sequence")
@@ -331,7 +331,7 @@ def _has_required(nodes: Iterable[Node]) -> bool:
     return False
 
 
-def render_xsd(object_name: str, functions: Sequence[Function], deletes: Sequence[DeleteForm]) -> str:
+def render_xsd(object_name: str, functions: Sequence[FunctionLayout], deletes: Sequence[DeleteForm]) -> str:
     """The XSD text for one object: one global element per function it is written with."""
     writer = _Writer(object_name)
     for function in functions:
@@ -364,7 +364,7 @@ def schema_for(name: str) -> etree.XMLSchema:
     return schema
 
 
-def validate(name: str, functions: Sequence[Function], body: Element) -> None:
+def validate(name: str, functions: Sequence[FunctionLayout], body: Element) -> None:
     """Raise RowRejected (naming the mapping path) unless `body` is valid against object `name`'s XSD."""
     schema = schema_for(name)
     if schema.validate(body):
@@ -375,7 +375,7 @@ def validate(name: str, functions: Sequence[Function], body: Element) -> None:
     raise RowRejected(located, f"does not match the {name} schema: {_readable(entry.message)}")
 
 
-def _locate_error(functions: Sequence[Function], body: Element, path: str | None) -> str | None:
+def _locate_error(functions: Sequence[FunctionLayout], body: Element, path: str | None) -> str | None:
     if not path:
         return None
     found = body.getroottree().xpath(path)

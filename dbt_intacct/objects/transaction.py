@@ -14,11 +14,11 @@ from __future__ import annotations
 from dbt_intacct.errors import RowRejected
 from dbt_intacct.objects.base import IntacctObject
 from dbt_intacct.objects.common import legacy_exchange_rate
-from dbt_intacct.objects.fields import RecordRef
+from dbt_intacct.objects.fields import NaturalKey, RecordRef
 from dbt_intacct.objects.layout import (
     CustomFieldsSlot,
     DeleteForm,
-    Function,
+    FunctionLayout,
     Shape,
     Style,
     boolean,
@@ -99,7 +99,7 @@ _state = text("state", doc="e.g. Pending, Draft")
 _projectid = text("projectid")
 _exchange = legacy_exchange_rate()
 
-_CREATE = Function(
+_CREATE = FunctionLayout(
     name="create_sotransaction",
     shape=Shape(
         (
@@ -132,7 +132,7 @@ _CREATE = Function(
     ),
 )
 
-_UPDATE = Function(
+_UPDATE = FunctionLayout(
     name="update_sotransaction",
     shape=Shape(
         (
@@ -191,6 +191,7 @@ class Transaction(IntacctObject):
 
 TRANSACTION = Transaction(
     name="transaction",
+    sync_rank=40,
     intacct_object="SODOCUMENT",
     modes=("insert", "update"),
     delete_behaviours=("nothing", "clear"),
@@ -201,6 +202,7 @@ TRANSACTION = Transaction(
     update=_UPDATE,
     deletes=(DeleteForm(function="delete_sotransaction", uses="id", attribute="key"),),
     read_fields=(
+        "EXTERNALID",
         "DOCID",
         "DOCNO",
         "DOCPARID",
@@ -211,4 +213,10 @@ TRANSACTION = Transaction(
         "TOTAL",
         "PONUMBER",
     ),
+    natural_keys=(
+        NaturalKey("DOCID", ("transactiontype", "documentno")),
+        NaturalKey("EXTERNALID", ("externalid",)),
+    ),
+    adopts_existing=True,
+    external_reference_key="externalid",
 )

@@ -13,8 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dbt_intacct.observe.history import RunDetail, RunRecord
-from dbt_intacct.sync.results import PHASES, ModelResult, RunResult
-from dbt_intacct.sync.spec import SyncSpec
+from dbt_intacct.results import PHASES, ModelResult, RunResult
 
 MAX_ERRORS_SHOWN = 10
 
@@ -42,25 +41,25 @@ class ConsoleProgress:
     def run_started(self, models: int) -> None:
         self.total_models = models
 
-    def model_started(self, spec: SyncSpec, planned_rows: int) -> None:
+    def model_started(self, model: ModelResult, planned_rows: int) -> None:
         self._index += 1
         self._sent = self._ok = self._failed = 0
         self._planned = planned_rows
         of = f"{self._index} of {self.total_models} " if self.total_models else ""
         self.console.print(
-            f"{_stamp()}  {of}START {spec.name} ({spec.object.name}, {spec.mode}): "
+            f"{_stamp()}  {of}START {model.name} ({model.object}, {model.mode}): "
             f"{planned_rows} row(s) to look at",
             highlight=False,
         )
 
-    def rows_sent(self, spec: SyncSpec, count: int) -> None:
+    def rows_sent(self, model: ModelResult, count: int) -> None:
         self._sent += count
 
-    def rows_done(self, spec: SyncSpec, ok: int, failed: int) -> None:
+    def rows_done(self, model: ModelResult, ok: int, failed: int) -> None:
         self._ok += ok
         self._failed += failed
         line = (
-            f"{_stamp()}    {spec.name}: sent {self._sent} of {self._planned}, "
+            f"{_stamp()}    {model.name}: sent {self._sent} of {self._planned}, "
             f"acknowledged {self._ok}, failed {self._failed}"
         )
         if self.console.is_terminal:
@@ -178,16 +177,14 @@ class JsonProgress:
     def run_started(self, models: int) -> None:
         self.emit("run_started", models=models)
 
-    def model_started(self, spec: SyncSpec, planned_rows: int) -> None:
-        self.emit(
-            "model_started", model=spec.name, object=spec.object.name, mode=spec.mode, rows=planned_rows
-        )
+    def model_started(self, model: ModelResult, planned_rows: int) -> None:
+        self.emit("model_started", model=model.name, object=model.object, mode=model.mode, rows=planned_rows)
 
-    def rows_sent(self, spec: SyncSpec, count: int) -> None:
-        self.emit("rows_sent", model=spec.name, count=count)
+    def rows_sent(self, model: ModelResult, count: int) -> None:
+        self.emit("rows_sent", model=model.name, count=count)
 
-    def rows_done(self, spec: SyncSpec, ok: int, failed: int) -> None:
-        self.emit("rows_done", model=spec.name, ok=ok, failed=failed)
+    def rows_done(self, model: ModelResult, ok: int, failed: int) -> None:
+        self.emit("rows_done", model=model.name, ok=ok, failed=failed)
 
     def model_finished(self, result: ModelResult) -> None:
         self.emit(

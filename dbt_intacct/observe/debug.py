@@ -112,12 +112,12 @@ def _warehouse(warehouse: Warehouse) -> str:
 
 
 def _state(warehouse: Warehouse, schema: str | None) -> str:
-    from dbt_intacct.sync.state import STATE_TABLE, StateStore
+    from dbt_intacct.state import StateTables
+    from dbt_intacct.state.tables import STATE_TABLE
 
-    name = schema or f"{warehouse.target_schema}_intacct"
-    store = StateStore(warehouse, name, warehouse.target_database)
-    if not warehouse.relation_exists(store.state):
-        return f"{name}.{STATE_TABLE} does not exist yet (created by the first sync)"
-    rows = warehouse.fetch_small(f"select count(*), count(distinct model_id) from {store.state}")
+    tables = StateTables.of_target(warehouse, schema)
+    if not warehouse.relation_exists(tables.state):
+        return f"{tables.schema}.{STATE_TABLE} does not exist yet (created by the first sync)"
+    rows = warehouse.fetch_small(f"select count(*), count(distinct model_id) from {tables.state}")
     count, models = rows[0]
-    return f"{name}: {count} row(s) tracked across {models} model(s)"
+    return f"{tables.schema}: {count} row(s) tracked across {models} model(s)"

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dbt_intacct.sync.state import StateStore
+    from dbt_intacct.state.tables import StateTables
 
 
 @dataclass(frozen=True)
@@ -107,29 +107,29 @@ class RunDetail:
 # -- reading the tool's tables ------------------------------------------------------------------------
 
 
-def list_runs(store: StateStore, limit: int = 20, command: str | None = None) -> list[RunRecord]:
+def list_runs(tables: StateTables, limit: int = 20, command: str | None = None) -> list[RunRecord]:
     """The most recent runs, newest first, with their models' results."""
-    w = store.warehouse
+    w = tables.warehouse
     where = f"where command = {w.literal(command)}" if command else ""
     rows = w.read_page(
-        f"select run_id, command, target, status, started_at, finished_at, message from {store.runs} "
+        f"select run_id, command, target, status, started_at, finished_at, message from {tables.runs} "
         f"{where} order by started_at desc limit {int(limit)}",
         limit,
     )
     if not rows:
         return []
-    models = _model_records(store, [str(r["run_id"]) for r in rows])
+    models = _model_records(tables, [str(r["run_id"]) for r in rows])
     return [_run_record(r, models.get(str(r["run_id"]), ())) for r in rows]
 
 
-def find_run(store: StateStore, run_id: str) -> RunRecord | None:
+def find_run(tables: StateTables, run_id: str) -> RunRecord | None:
     """One run by id; a unique prefix of the id is enough (`show 20261128T07`), `latest` is the newest."""
-    w = store.warehouse
+    w = tables.warehouse
     if run_id == "latest":
-        runs = list_runs(store, 1)
+        runs = list_runs(tables, 1)
         return runs[0] if runs else None
     rows = w.read_page(
-        f"select run_id, command, target, status, started_at, finished_at, message from {store.runs} "
+        f"select run_id, command, target, status, started_at, finished_at, message from {tables.runs} "
         f"where run_id like {w.literal(run_id.replace('%', '').replace('_', '') + '%')} "
         "order by started_at desc",
         2,
@@ -137,11 +137,11 @@ def find_run(store: StateStore, run_id: str) -> RunRecord | None:
     if len(rows) != 1:
         return None
     row = rows[0]
-    return _run_record(row, _model_records(store, [str(row["run_id"])]).get(str(row["run_id"]), ()))
+    return _run_record(row, _model_records(tables, [str(row["run_id"])]).get(str(row["run_id"]), ()))
 
 
 def load_detail(
-    store: StateStore,
+    tables: StateTables,
     run: RunRecord,
     *,
     model: str | None = None,
@@ -151,7 +151,7 @@ def load_detail(
     call_limit: int = 1_000,
 ) -> RunDetail:
     """A run with its row outcomes and API calls, filtered by model (name or unique_id), status, row key."""
-    w = store.warehouse
+    w = tables.warehouse
     model_ids = [m.unique_id for m in run.models if model in (None, m.name, m.unique_id)]
     if model is not None and not model_ids:
         model_ids = [model]
@@ -164,7 +164,7 @@ def load_detail(
         filters.append(f"row_key = {w.literal(row_key)}")
     rows = w.read_page(
         "select model_id, row_key, action, status, recordno, intacct_id, errorno, message, controlid, "
-        f"recorded_at from {store.ledger} where {' and '.join(filters)} "
+        f"recorded_at from {tables.ledger} where {' and '.join(filters)} "
         "order by recorded_at, model_id, row_key",
         row_limit,
     )
@@ -173,7 +173,7 @@ def load_detail(
         call_filters.append(f"model_id in ({', '.join(w.literal(m) for m in model_ids)})")
     calls = (
         w.read_page(
-            f"select * from {store.api_calls} where {' and '.join(call_filters)} order by sequence",
+            f"select * from {tables.api_calls} where {' and '.join(call_filters)} order by sequence",
             call_limit,
         )
         if call_limit > 0
@@ -217,21 +217,21 @@ def load_detail(
     )
 
 
-def month_spend(store: StateStore, since: datetime) -> int:
+def month_spend(tables: StateTables, since: datetime) -> int:
     """API transactions spent by sync runs since a moment (the start of the month, for the budget)."""
-    w = store.warehouse
+    w = tables.warehouse
     rows = w.fetch_small(
-        f"select coalesce(sum(m.api_transactions), 0) from {store.model_results} m "
-        f"join {store.runs} r on r.run_id = m.run_id "
+        f"select coalesce(sum(m.api_transactions), 0) from {tables.model_results} m "
+        f"join {tables.runs} r on r.run_id = m.run_id "
         f"where r.command = 'sync' and r.started_at >= {w.literal(since)}"
     )
     return int(rows[0][0]) if rows else 0
 
 
-def _model_records(store: StateStore, run_ids: Sequence[str]) -> dict[str, tuple[ModelRecord, ...]]:
-    w = store.warehouse
+def _model_records(tables: StateTables, run_ids: Sequence[str]) -> dict[str, tuple[ModelRecord, ...]]:
+    w = tables.warehouse
     rows = w.read_page(
-        f"select * from {store.model_results} where run_id in ({', '.join(w.literal(r) for r in run_ids)}) "
+        f"select * from {tables.model_results} where run_id in ({', '.join(w.literal(r) for r in run_ids)}) "
         "order by recorded_at",
         100_000,
     )

@@ -18,11 +18,12 @@ from dbt_intacct.dbt.selection import Selection, selected_unique_ids
 from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
 from dbt_intacct.errors import ConfigError, IntacctError
 from dbt_intacct.observe.alerts import AlertRule, decide, parse_alerts, send_all, settle
+from dbt_intacct.observe.alerts.state import load_states, save_states
 from dbt_intacct.observe.history import find_run, load_detail, month_spend
-from dbt_intacct.sync.engine import ModelSync, PreparedModel, Progress, prepare
-from dbt_intacct.sync.results import Budget, ModelResult, RunResult
+from dbt_intacct.results import Budget, ModelResult, Progress, RunResult, SilentProgress
+from dbt_intacct.state import Differ, Ledger, RunLog, StateTables, SyncLocks
+from dbt_intacct.sync.model import ModelSync, PreparedModel, prepare
 from dbt_intacct.sync.spec import SpecProblems, SyncSpec, parse_specs
-from dbt_intacct.sync.state import StateStore
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,6 @@ class SyncOptions:
     target_path: str = "target"
     max_transactions: int | None = None
     lock_timeout: float = 0.0
-
-
-SYNC_ORDER = ("customer", "contact", "invoice", "transaction", "ar_adjustment", "ar_payment", "journal_entry")
 
 
 def new_run_id() -> str:
@@ -75,27 +73,26 @@ class SyncTask:
         with Warehouse(opts.dbt).open() as warehouse:
             result.target = warehouse.target_name
             result.startup_seconds = time.monotonic() - started
-            schema = (
-                opts.state_schema
-                or (config.state_schema if config else None)
-                or f"{warehouse.target_schema}_intacct"
+            tables = StateTables.of_target(
+                warehouse, opts.state_schema or (config.state_schema if config else None)
             )
-            store = StateStore(warehouse, schema, warehouse.target_database)
-            store.ensure()
+            tables.ensure()
+            runs = RunLog(tables)
             prepared, problems = prepare(warehouse, specs)
             if problems:
                 raise SpecProblems(problems)
-            # Records others refer to go first: customers before their contacts and invoices, invoices
-            # before the payments applied to them.
-            prepared.sort(key=lambda p: (SYNC_ORDER.index(p.spec.object.name), p.spec.name))
-            locks = [] if opts.dry_run else self._lock(store, schema, result.run_id, prepared)
+            # Records others refer to go first (each object's sync_rank): customers before their
+            # contacts and invoices, invoices before the payments applied to them.
+            prepared.sort(key=lambda p: (p.spec.object.sync_rank, p.spec.name))
+            locks = SyncLocks(tables)
+            taken = [] if opts.dry_run else self._lock(locks, tables.schema, result.run_id, prepared)
             try:
                 if opts.max_transactions is not None and not opts.dry_run:
-                    self._check_price(store, config, prepared, result.run_id, opts.max_transactions)
+                    self._check_price(tables, config, prepared, result.run_id, opts.max_transactions)
                 if not opts.dry_run:
-                    store.start_run(result.run_id, command, result.target)
+                    runs.start_run(result.run_id, command, result.target)
                 self.progress.run_started(len(prepared))
-                self._run_models(store, config, prepared, result, clients, calls)
+                self._run_models(tables, runs, config, prepared, result, clients, calls)
             finally:
                 for client in clients.values():
                     stats = client.stats
@@ -107,22 +104,23 @@ class SyncTask:
                     client.close()
                 result.finished_at = datetime.now(UTC)
                 if not opts.dry_run:
-                    store.record_api_calls(result.run_id, calls.drain())
+                    runs.record_api_calls(result.run_id, calls.drain())
                     for model in result.models:
-                        store.record_model_result(result.run_id, _model_row(model))
-                    store.finish_run(result.run_id, result.status, _summary(result), result.message)
-                    store.prune(config.retention_days if config else DEFAULT_RETENTION_DAYS)
-                for lock_name in locks:
-                    store.unlock(lock_name, result.run_id)
-            result.budget = self._budget(store, config, prepared)
+                        runs.record_model_result(result.run_id, _model_row(model))
+                    runs.finish_run(result.run_id, result.status, _summary(result), result.message)
+                    runs.prune(config.retention_days if config else DEFAULT_RETENTION_DAYS)
+                for lock_name in taken:
+                    locks.unlock(lock_name, result.run_id)
+            result.budget = self._budget(tables, config, prepared)
             if alert_rules and not opts.dry_run:
-                result.alerts = _send_alerts(store, alert_rules, result)
+                result.alerts = _send_alerts(tables, alert_rules, result)
         result.write(opts.dbt.project_dir / opts.target_path)
         return result
 
     def _run_models(
         self,
-        store: StateStore,
+        tables: StateTables,
+        runs: RunLog,
         config: IntacctConfig | None,
         prepared: list[PreparedModel],
         result: RunResult,
@@ -135,11 +133,12 @@ class SyncTask:
             calls.model_id = model.spec.model_id
 
             def flush() -> None:
-                store.record_api_calls(result.run_id, calls.drain())
+                runs.record_api_calls(result.run_id, calls.drain())
 
             sync = ModelSync(
                 prepared=model,
-                store=store,
+                differ=Differ(tables),
+                ledger=Ledger(tables),
                 run_id=result.run_id,
                 client=None
                 if opts.dry_run
@@ -165,16 +164,16 @@ class SyncTask:
             if result.message:
                 break
 
-    def _lock(self, store: StateStore, schema: str, run_id: str, prepared: list[PreparedModel]) -> list[str]:
+    def _lock(self, locks: SyncLocks, schema: str, run_id: str, prepared: list[PreparedModel]) -> list[str]:
         """Take one lock per (state schema, connection) the run uses, waiting up to --lock-timeout."""
         names = sorted({f"dbt-intacct/{schema}/{p.spec.connection}" for p in prepared})
         taken: list[str] = []
         deadline = time.monotonic() + self.options.lock_timeout
         for name in names:
-            while (holder := store.try_lock(name, run_id)) is not None:
+            while (holder := locks.try_lock(name, run_id)) is not None:
                 if time.monotonic() >= deadline:
                     for done in taken:
-                        store.unlock(done, run_id)
+                        locks.unlock(done, run_id)
                     raise SyncLocked(
                         f"another dbt-intacct sync is running against state schema {schema} "
                         f"({holder}); nothing was sent. Wait for it to finish, or pass --lock-timeout "
@@ -186,7 +185,7 @@ class SyncTask:
 
     def _check_price(
         self,
-        store: StateStore,
+        tables: StateTables,
         config: IntacctConfig | None,
         prepared: list[PreparedModel],
         run_id: str,
@@ -198,7 +197,8 @@ class SyncTask:
             connection = self._connection(config, model.spec)
             plan = ModelSync(
                 prepared=model,
-                store=store,
+                differ=Differ(tables),
+                ledger=Ledger(tables),
                 run_id=run_id,
                 client=None,
                 batch_size=connection.batch_size if connection else 50,
@@ -215,7 +215,7 @@ class SyncTask:
             )
 
     def _budget(
-        self, store: StateStore, config: IntacctConfig | None, prepared: list[PreparedModel]
+        self, tables: StateTables, config: IntacctConfig | None, prepared: list[PreparedModel]
     ) -> Budget | None:
         connections = {p.spec.connection for p in prepared}
         budgets = [
@@ -226,7 +226,7 @@ class SyncTask:
         if not budgets:
             return None
         month_start = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
-        return Budget(monthly=sum(budgets), spent_this_month=month_spend(store, month_start))
+        return Budget(monthly=sum(budgets), spent_this_month=month_spend(tables, month_start))
 
     def _alert_rules(self, config: IntacctConfig | None) -> list[AlertRule]:
         if config is None or not config.alerts:
@@ -320,25 +320,6 @@ class CallLog:
         return calls
 
 
-class SilentProgress:
-    """Progress that shows nothing (the pricing pass of --max-transactions; scripts that load specs)."""
-
-    def run_started(self, models: int) -> None:
-        return None
-
-    def model_started(self, spec: SyncSpec, planned_rows: int) -> None:
-        return None
-
-    def rows_sent(self, spec: SyncSpec, count: int) -> None:
-        return None
-
-    def rows_done(self, spec: SyncSpec, ok: int, failed: int) -> None:
-        return None
-
-    def model_finished(self, result: ModelResult) -> None:
-        return None
-
-
 def _model_row(model: ModelResult) -> dict[str, Any]:
     return {
         "model_id": model.unique_id,
@@ -355,16 +336,15 @@ def _model_row(model: ModelResult) -> dict[str, Any]:
     }
 
 
-def _send_alerts(store: StateStore, rules: list[AlertRule], result: RunResult) -> list[str]:
+def _send_alerts(tables: StateTables, rules: list[AlertRule], result: RunResult) -> list[str]:
     """Tell the configured channels about a change of state; never fails the sync."""
-    run = find_run(store, result.run_id)
+    run = find_run(tables, result.run_id)
     if run is None:
         return []
-    detail = load_detail(store, run, status=None, row_limit=200, call_limit=0)
-    previous = store.alert_states(result.target)
-    decision = decide(rules, detail, previous)
+    detail = load_detail(tables, run, status=None, row_limit=200, call_limit=0)
+    decision = decide(rules, detail, load_states(tables, result.target))
     deliveries = send_all(decision.notifications)
-    store.save_alert_states(result.target, result.run_id, settle(decision, deliveries))
+    save_states(tables, result.target, result.run_id, settle(decision, deliveries))
     return [
         f"alert {d.alert}: {'sent' if d.delivered else 'NOT delivered'}{f' ({d.detail})' if d.detail else ''}"
         for d in deliveries

@@ -8,7 +8,7 @@ import pytest
 
 from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
 from dbt_intacct.emulator.admin import EmulatorAdmin
-from dbt_intacct.sync.results import MAX_ROW_ERRORS
+from dbt_intacct.results import MAX_ROW_ERRORS
 from tests.functional.test_sync_customers import customer_yaml, setup_customers
 from tests.support.project import DbtProject
 

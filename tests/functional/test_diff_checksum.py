@@ -14,9 +14,10 @@ import pytest
 
 from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
 from dbt_intacct.emulator.admin import EmulatorAdmin
-from dbt_intacct.sync.engine import prepare
-from dbt_intacct.sync.state import STATE_TABLE
-from dbt_intacct.sync.task import SilentProgress, SyncOptions, SyncTask
+from dbt_intacct.results import SilentProgress
+from dbt_intacct.state.tables import STATE_TABLE
+from dbt_intacct.sync.model import prepare
+from dbt_intacct.sync.task import SyncOptions, SyncTask
 from tests.functional.test_sync_customers import CUSTOMERS, customer_yaml, customers_by_id, setup_customers
 from tests.support.project import DbtProject
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from dbt_intacct.emulator.admin import EmulatorAdmin
-from dbt_intacct.sync.results import PHASES
+from dbt_intacct.results import PHASES
 from tests.functional.test_sync_customers import CUSTOMERS, setup_customers
 from tests.functional.test_sync_money_objects import JOURNAL_LINES, setup_journal
 from tests.support.intacct import create_customer_directly

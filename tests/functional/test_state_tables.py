@@ -10,7 +10,8 @@ import pytest
 
 from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
 from dbt_intacct.observe.history import find_run
-from dbt_intacct.sync.state import MODEL_RESULTS_TABLE, TABLES, StateStore
+from dbt_intacct.state import RunLog, StateTables
+from dbt_intacct.state.tables import MODEL_RESULTS_TABLE, TABLES
 from tests.support.project import POSTGRES, DbtProject
 
 
@@ -26,7 +27,7 @@ def test_a_sync_that_loses_the_race_to_create_the_state_schema_looks_again(proje
     def ensure() -> None:
         try:
             with Warehouse(DbtArgs(project_dir=project.root, profiles_dir=project.root)).open() as w:
-                StateStore(w, schema, w.target_database).ensure()
+                StateTables(w, schema, w.target_database).ensure()
         except BaseException as exc:
             errors.append(exc)
 
@@ -67,11 +68,11 @@ def test_a_model_result_reads_back_with_the_seconds_it_was_written_with(project:
     row |= {"status": "success"}
     row |= {"message": None, "elapsed_seconds": 1.075, "timings": '{"diff": 0.125}'}
     with Warehouse(DbtArgs(project_dir=project.root, profiles_dir=project.root)).open() as w:
-        store = StateStore(w, project.state_schema, w.target_database)
-        store.ensure()
-        store.start_run("20261128T000000-test", "sync", "dev")
-        store.record_model_result("20261128T000000-test", row)
-        run = find_run(store, "20261128T000000-test")
+        tables = StateTables(w, project.state_schema, w.target_database)
+        tables.ensure()
+        RunLog(tables).start_run("20261128T000000-test", "sync", "dev")
+        RunLog(tables).record_model_result("20261128T000000-test", row)
+        run = find_run(tables, "20261128T000000-test")
     assert run is not None
     (model,) = run.models
     assert (model.elapsed_seconds, f"{model.elapsed_seconds:.2f}") == (1.075, "1.07")

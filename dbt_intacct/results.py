@@ -1,13 +1,21 @@
-"""What a run did, per model and per row: the summary table, the exit code and run_results.json."""
+"""What a run did, per model and per row: the values `sync` produces and `observe` shows.
+
+Both `dbt_intacct.sync` (which fills them) and `dbt_intacct.observe` (console, JSON log) import this
+module; it imports nothing of either, so neither imports the other.
+"""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 # Row outcome counters, in the order the summary shows them.
 COUNTERS = (
@@ -36,6 +44,7 @@ PHASES = (
     "outcomes",  # answers written to the state
 )
 MAX_ROW_ERRORS = 200
+_TIMINGS_LOCK = threading.Lock()
 RUN_RESULTS_FILE = "intacct_run_results.json"
 
 
@@ -68,6 +77,18 @@ class ModelResult:
     # How the model was compared with its state: method "full join", "join" (the keys agreed with the
     # state's) or "checksum" (proved unchanged without a join); the row hash; md5 hashes carried over.
     diff: dict[str, Any] = field(default_factory=dict)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Add the time spent inside to the model's timings (PHASES); pages may be planned on a sending
+        thread, so the addition is locked."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            with _TIMINGS_LOCK:
+                self.timings[name] = self.timings.get(name, 0.0) + elapsed
 
     def add_error(self, error: RowError) -> None:
         if len(self.errors) < MAX_ROW_ERRORS:
@@ -174,3 +195,36 @@ class RunResult:
         path = target_dir / RUN_RESULTS_FILE
         path.write_text(json.dumps(self.to_json(), indent=2, default=str) + "\n", encoding="utf-8")
         return path
+
+
+class Progress(Protocol):
+    """Told what happens during a run, so that a terminal display or a log can show it."""
+
+    def run_started(self, models: int) -> None: ...
+
+    def model_started(self, model: ModelResult, planned_rows: int) -> None: ...
+
+    def rows_sent(self, model: ModelResult, count: int) -> None: ...
+
+    def rows_done(self, model: ModelResult, ok: int, failed: int) -> None: ...
+
+    def model_finished(self, result: ModelResult) -> None: ...
+
+
+class SilentProgress:
+    """Progress that shows nothing (the pricing pass of --max-transactions; scripts that load specs)."""
+
+    def run_started(self, models: int) -> None:
+        return None
+
+    def model_started(self, model: ModelResult, planned_rows: int) -> None:
+        return None
+
+    def rows_sent(self, model: ModelResult, count: int) -> None:
+        return None
+
+    def rows_done(self, model: ModelResult, ok: int, failed: int) -> None:
+        return None
+
+    def model_finished(self, result: ModelResult) -> None:
+        return None

@@ -1,0 +1,310 @@
+"""One sync (or plan) of one model, stage by stage.
+
+`prepare` checks a spec's relation and columns (nothing written). `ModelSync.run` then: resends the
+intents an earlier run left open (`recovery`); compares the model with its state in the warehouse
+(`state.diff`) and reports NULL and shared keys; reads the change set and the removals page by page and
+plans each page (`planning`); sends the functions, pipelined across pages, and settles each answer as
+it lands (`sending`, `settlement`); last, matches again the upsert rows Intacct refused as duplicates.
+A plan stops after planning and counts what a sync would send.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from dbt_intacct.client import IntacctClient
+from dbt_intacct.dbt.warehouse import Warehouse
+from dbt_intacct.errors import IntacctError, WarehouseError
+from dbt_intacct.results import MAX_ROW_ERRORS, ModelResult, Progress, RowError
+from dbt_intacct.state.diff import ChangeTable, Diff, Differ
+from dbt_intacct.state.ledger import Ledger, RowOutcome
+from dbt_intacct.state.tables import FAILED, OK, REJECTED
+from dbt_intacct.sync import recovery
+from dbt_intacct.sync.lookups import RecordLookups
+from dbt_intacct.sync.planned import PlannedFunction
+from dbt_intacct.sync.planning import PagePlan, Planner, Row
+from dbt_intacct.sync.sending import PAGE_SIZE, Sender
+from dbt_intacct.sync.spec import SyncSpec, check_columns
+from dbt_intacct.xml.request import Function
+
+SAMPLES_PER_ACTION = 3
+
+
+@dataclass(frozen=True)
+class PreparedModel:
+    """A spec whose relation exists and whose columns were checked against it."""
+
+    spec: SyncSpec
+    relation: Any
+    data_columns: tuple[str, ...]
+    hash_columns: tuple[str, ...]
+
+
+def prepare(warehouse: Warehouse, specs: Sequence[SyncSpec]) -> tuple[list[PreparedModel], list[str]]:
+    """Check each spec against its built relation; return the prepared models and every problem found."""
+    prepared: list[PreparedModel] = []
+    problems: list[str] = []
+    for spec in specs:
+        model = spec.model
+        relation = warehouse.relation(model.database, model.schema, model.identifier)
+        if not warehouse.relation_exists(relation):
+            problems.append(f"model '{spec.name}': relation {relation} does not exist; run `dbt build` first")
+            continue
+        columns = [c.name for c in warehouse.columns(relation)]
+        fixed, column_problems = check_columns(spec, columns)
+        problems.extend(column_problems)
+        if column_problems:
+            continue
+        referenced = fixed.referenced_columns()
+        used = sorted(referenced) if referenced is not None else sorted(columns)
+        prepared.append(
+            PreparedModel(spec=fixed, relation=relation, data_columns=tuple(used), hash_columns=tuple(used))
+        )
+    return prepared, problems
+
+
+PagePlanner = Callable[[Sequence[Row]], PagePlan]
+
+
+class ModelSync:
+    """Syncs (or plans) one prepared model within a run."""
+
+    def __init__(
+        self,
+        *,
+        prepared: PreparedModel,
+        differ: Differ,
+        ledger: Ledger,
+        run_id: str,
+        client: Callable[[], IntacctClient] | None,
+        batch_size: int,
+        concurrency: int,
+        dry_run: bool,
+        full_refresh: bool,
+        progress: Progress,
+        after_batch: Callable[[], None] | None = None,
+    ) -> None:
+        self.prepared = prepared
+        self.spec = spec = prepared.spec
+        self.differ = differ
+        self.ledger = ledger
+        self.run_id = run_id
+        self.dry_run = dry_run
+        self.full_refresh = full_refresh
+        self.progress = progress
+        self.result = ModelResult(
+            unique_id=spec.model_id, name=spec.name, object=spec.object.name, mode=spec.mode
+        )
+        self.lookups = RecordLookups(spec.object, client, self.result)
+        self.planner = Planner(spec, self.result, self.lookups, ledger.referenced_records, dry_run=dry_run)
+        self.sender: Sender | None = None
+        if client is not None and not dry_run:
+            self.sender = Sender(
+                spec=spec,
+                result=self.result,
+                client=client,
+                ledger=ledger,
+                lookups=self.lookups,
+                run_id=run_id,
+                batch_size=spec.batch_size or batch_size,
+                concurrency=concurrency,
+                progress=progress,
+                after_batch=after_batch,
+            )
+
+    def run(self) -> ModelResult:
+        """Sync (or plan) the model; an IntacctError that stops the run is raised after the result is kept."""
+        started = time.monotonic()
+        try:
+            self._run()
+        except IntacctError as exc:
+            # Intacct itself failed (not one row): the run stops; open intents wait for the next run.
+            self.result.status = "error"
+            self.result.message = str(exc)
+            raise
+        except WarehouseError as exc:
+            self.result.status = "error"
+            self.result.message = str(exc)
+        finally:
+            self.result.elapsed_seconds = time.monotonic() - started
+        return self.result
+
+    def _run(self) -> None:
+        spec, differ = self.spec, self.differ
+        with self.result.phase("resolve"):
+            if self.sender is None:
+                recovery.price_pending(self.ledger, spec.model_id, self.result)
+            else:
+                recovery.resend_pending(self.ledger, spec.model_id, spec.object, self.sender)
+        # Rows that reached Intacct get the delete behaviour (even if their last update failed); rows
+        # that never did are simply dropped from the state.
+        removal_statuses = [OK, FAILED, REJECTED] if spec.delete in {"clear", "delete"} else []
+        send_changes = spec.mode != "insert"
+        with self.result.phase("diff"):
+            changes, removals, total = self._diff(removal_statuses, send_changes)
+        self.result.counts["unchanged"] = max(total - changes.size - self.result.counts["rejected"], 0)
+        self.progress.model_started(self.result, changes.size + removals.size)
+        try:
+            pages = itertools.chain(
+                (
+                    (self.planner.plan_changes, page)
+                    for page in self._timed_pages(differ.pages(changes, PAGE_SIZE))
+                ),
+                (
+                    (self.planner.plan_removals, page)
+                    for page in self._timed_pages(differ.pages(removals, PAGE_SIZE))
+                ),
+            )
+            if self.sender is None:
+                self._count_plan(pages)
+            else:
+                self._send(pages, self.sender)
+        finally:
+            differ.drop(changes)
+            differ.drop(removals)
+
+    def _timed_pages(self, pages: Iterator[list[Row]]) -> Iterator[list[Row]]:
+        """The pages of a change table, the time spent reading each added to `read`."""
+        while True:
+            with self.result.phase("read"):
+                page = next(pages, None)
+            if page is None:
+                return
+            yield page
+
+    def _diff(
+        self, removal_statuses: Sequence[str], send_changes: bool
+    ) -> tuple[ChangeTable, ChangeTable, int]:
+        """The change set and the removals, materialised; and the model's row count."""
+        spec, differ = self.spec, self.differ
+        diff = differ.diff(
+            relation=self.prepared.relation,
+            model_id=spec.model_id,
+            key_columns=spec.primary_key,
+            hash_columns=self.prepared.hash_columns,
+            fingerprint=spec.fingerprint,
+            send_changes=send_changes,
+            removal_statuses=removal_statuses,
+            # --full-refresh sends every row again, except to insert-only models (that would duplicate).
+            send_all=self.full_refresh and send_changes,
+            carry_over=not self.dry_run,
+        )
+        self.result.diff = {
+            "method": diff.method,
+            "row_hash": diff.scheme,
+            "hashes_carried_over": diff.rehashed,
+        }
+        try:
+            self._report_key_problems(diff)
+            changes = differ.change_table(
+                diff,
+                key_columns=spec.primary_key,
+                hash_columns=self.prepared.hash_columns,
+                data_columns=self.prepared.data_columns,
+                fingerprint=spec.fingerprint,
+                send_changes=send_changes,
+            )
+            removals = differ.removal_table(diff, statuses=removal_statuses)
+        finally:
+            differ.drop(diff)
+        return (
+            changes,
+            removals,
+            diff.rows if diff.rows is not None else differ.row_count(self.prepared.relation),
+        )
+
+    def _report_key_problems(self, diff: Diff) -> None:
+        """Reject the rows whose key is NULL or shared; a sync records each shared key as rejected.
+
+        Every shared key is recorded, page by page (the errors listed are capped, the counts are not);
+        for keys synced before, what the state knew (RECORDNO, version) is kept, so that the record is
+        updated, not created again, once the key is unique."""
+        spec, problems = self.spec, diff.key_problems
+        key_name = ", ".join(spec.primary_key)
+        if problems.null_rows:
+            self.result.counts["rejected"] += problems.null_rows
+            self.result.add_error(
+                RowError(
+                    row_key=None,
+                    field=key_name,
+                    message=f"{problems.null_rows} row(s) have a NULL primary key ({key_name}); "
+                    "they cannot be tracked and are not sent",
+                )
+            )
+        if not problems.duplicate_keys:
+            return
+        self.result.counts["rejected"] += problems.duplicate_rows
+        table = self.differ.shared_key_table(diff)
+        try:
+            for page in self.differ.pages(table, PAGE_SIZE):
+                outcomes = []
+                for row in page:
+                    copies = int(row["copies"])
+                    message = (
+                        f"primary key ({key_name}) = {str(row['row_key'])!r} is shared by {copies} rows; "
+                        "none of them is sent"
+                    )
+                    self.result.add_error(
+                        RowError(row_key=str(row["row_key"]), field=key_name, message=message)
+                    )
+                    outcomes.append(RowOutcome.of_state(row, REJECTED, message=message))
+                if self.dry_run:
+                    if len(self.result.errors) >= MAX_ROW_ERRORS:
+                        break  # a plan records nothing: the rest would only be errors not listed
+                else:
+                    self.ledger.record_outcomes(self.run_id, spec.model_id, outcomes)
+        finally:
+            self.differ.drop(table)
+
+    def _count_plan(self, pages: Iterable[tuple[PagePlanner, list[Row]]]) -> None:
+        """A plan: each page planned, its functions counted (and a few kept as samples), nothing sent."""
+        result = self.result
+        for plan_page, page in pages:
+            with result.phase("build"):
+                planned = plan_page(page)
+            for p in planned.functions:
+                result.planned[p.action] += 1
+                result.api_transactions += 1
+                samples = result.samples.setdefault(p.action, [])
+                if len(samples) < SAMPLES_PER_ACTION:
+                    samples.append(etree.tostring(p.function.body, encoding="unicode", pretty_print=True))
+
+    def _send(self, pages: Iterable[tuple[PagePlanner, list[Row]]], sender: Sender) -> None:
+        """A sync: every page planned as the sender asks for batches, then the follow-ups sent."""
+        by_controlid: dict[str, PlannedFunction] = {}
+        follow_ups = sender.deliver(self._batches_of_pages(pages, sender, by_controlid), by_controlid)
+        if follow_ups:
+            rows = self.differ.rows_for_keys(
+                self.prepared.relation,
+                self.spec.primary_key,
+                self.prepared.data_columns,
+                sorted({p.row_key for p in follow_ups}),
+            )
+            plan = self.planner.plan_follow_ups(follow_ups, rows)
+            sender.record(plan.outcomes)
+            sender.send(plan.functions)
+
+    def _batches_of_pages(
+        self,
+        pages: Iterable[tuple[PagePlanner, list[Row]]],
+        sender: Sender,
+        by_controlid: dict[str, PlannedFunction],
+    ) -> Iterator[list[Function]]:
+        """Each page's batches; a page's intents are recorded (and committed) before its first batch."""
+        for plan_page, page in pages:
+            with self.result.phase("build"):
+                plan = plan_page(page)
+            sender.record(plan.outcomes)
+            if not plan.functions:
+                continue
+            sender.record_intents(plan.functions)
+            by_controlid.update((p.controlid, p) for p in plan.functions)
+            for p in plan.functions:
+                p.function.xml  # noqa: B018 - serialised here, by the thread that plans, not the one that sends
+            yield from sender.batches(plan.functions)
