@@ -200,6 +200,10 @@ class RunResult:
 class Progress(Protocol):
     """Told what happens during a run, so that a terminal display or a log can show it."""
 
+    def notice(self, message: str) -> None:
+        """Something the user should know while the run goes on (waiting for a lock, a retry)."""
+        ...
+
     def run_started(self, models: int) -> None: ...
 
     def model_started(self, model: ModelResult, planned_rows: int) -> None: ...
@@ -213,6 +217,9 @@ class Progress(Protocol):
 
 class SilentProgress:
     """Progress that shows nothing (the pricing pass of --max-transactions; scripts that load specs)."""
+
+    def notice(self, message: str) -> None:
+        return None
 
     def run_started(self, models: int) -> None:
         return None

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,7 +55,6 @@ class DbtArgs:
 @dataclass(frozen=True)
 class WarehouseColumn:
     name: str
-    data_type: str
 
 
 def _silence_dbt_events() -> None:
@@ -77,13 +77,19 @@ class Warehouse:
 
     # -- life cycle -------------------------------------------------------------------------------------
     @contextmanager
-    def open(self) -> Iterator[Warehouse]:
-        """Load the project, profile and macros, and hold one named connection for the block."""
+    def open(
+        self, busy_timeout: float = 0.0, on_busy: Callable[[str], None] | None = None
+    ) -> Iterator[Warehouse]:
+        """Load the project, profile and macros, and hold one named connection for the block.
+
+        A warehouse that refuses a second writer (a DuckDB file another process has open) is tried again
+        for up to `busy_timeout` seconds; `on_busy` is told once, with the reason, when it starts waiting.
+        """
         self._load()
         adapter = self._adapter
         try:
             with adapter.connection_named(CONNECTION_NAME):
-                self._connect()
+                self._connect(busy_timeout, on_busy)
                 self._prepare_connection()
                 yield self
                 self.commit()
@@ -144,18 +150,32 @@ class Warehouse:
         adapter.set_macro_context_generator(generate_runtime_macro_context)
         self._config, self._adapter, self._manifest = config, adapter, manifest
 
-    def _connect(self) -> None:
+    def _connect(self, busy_timeout: float, on_busy: Callable[[str], None] | None) -> None:
         """Open the connection now, so that a busy or unreachable warehouse is reported clearly."""
-        try:
-            self._adapter.connections.add_query("select 1", auto_begin=False)
-        except Exception as exc:
-            text = str(exc)
-            if "lock" in text.lower() and self.adapter_type == "duckdb":
-                raise WarehouseBusy(
+        deadline = time.monotonic() + busy_timeout
+        waited = False
+        while True:
+            try:
+                self._adapter.connections.add_query("select 1", auto_begin=False)
+                return
+            except Exception as exc:
+                if not ("lock" in str(exc).lower() and self.adapter_type == "duckdb"):
+                    raise WarehouseError(f"cannot connect to the warehouse: {_first_line(exc)}") from exc
+                reason = (
                     "the DuckDB file is in use by another process (another dbt-intacct sync, or dbt?): "
-                    f"{_first_line(exc)}. Nothing was sent; run again when it has finished."
-                ) from None
-            raise WarehouseError(f"cannot connect to the warehouse: {_first_line(exc)}") from exc
+                    f"{_first_line(exc)}"
+                )
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    wait = f" after waiting {busy_timeout:g} s (--lock-timeout)" if waited else ""
+                    raise WarehouseBusy(
+                        f"{reason}. Nothing was sent{wait}; run again when it has finished, or pass "
+                        "--lock-timeout SECONDS to wait for it."
+                    ) from None
+                if not waited and on_busy is not None:
+                    on_busy(f"{reason}; waiting up to {busy_timeout:g} s (--lock-timeout)")
+                waited = True
+                time.sleep(min(1.0, left))
 
     def _prepare_connection(self) -> None:
         """Driver settings for reading row data faithfully."""
@@ -207,12 +227,20 @@ class Warehouse:
         return found is not None
 
     def columns(self, relation: Any) -> list[WarehouseColumn]:
-        """The relation's real columns, as the adapter reports them."""
+        """The relation's real columns, as a query of it returns them.
+
+        Read from the cursor, not from the adapter's catalogue macros: those splice the relation's name
+        into a string literal unescaped (dbt-postgres), so a model named with a quote would break them.
+        """
         try:
-            cols = self._adapter.get_columns_in_relation(relation)
+            _, cursor = self._adapter.connections.add_query(
+                f"select * from {relation} where 1 = 0", auto_begin=True
+            )
+            names = [str(d[0]) for d in cursor.description]
+            cursor.fetchall()  # nothing: the statement is finished before the next one
         except Exception as exc:
-            raise WarehouseError(f"could not read the columns of {relation}: {exc}") from exc
-        return [WarehouseColumn(name=str(c.name), data_type=str(c.dtype)) for c in cols]
+            raise WarehouseError(f"could not read the columns of {relation}: {_first_line(exc)}") from exc
+        return [WarehouseColumn(name=name) for name in names]
 
     def quote(self, identifier: str) -> str:
         return str(self._adapter.quote(identifier))

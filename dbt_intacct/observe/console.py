@@ -38,6 +38,9 @@ class ConsoleProgress:
         self._planned = 0
         self._last_plain = 0.0
 
+    def notice(self, message: str) -> None:
+        self.console.print(f"{_stamp()}  {message}", highlight=False, markup=False)
+
     def run_started(self, models: int) -> None:
         self.total_models = models
 
@@ -173,6 +176,9 @@ class JsonProgress:
         }
         self.stream.write(json.dumps(record, default=str) + "\n")
         self.stream.flush()
+
+    def notice(self, message: str) -> None:
+        self.emit("notice", message=message)
 
     def run_started(self, models: int) -> None:
         self.emit("run_started", models=models)

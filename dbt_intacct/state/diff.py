@@ -132,7 +132,7 @@ class Differ:
         arguments = {
             "relation": relation,
             "state": self.tables.state,
-            "model_id": model_id,
+            "model_literal": w.literal(model_id),
             "key_columns": list(key_columns),
             "hash_columns": list(hash_columns),
             "fingerprint": fingerprint,
@@ -323,7 +323,7 @@ class Differ:
             target_name=name,
             diff_name=diff.name,
             state=self.tables.state,
-            model_id=diff.model_id,
+            model_literal=self.tables.warehouse.literal(diff.model_id),
             **arguments,
         )
         return self._materialise(name, sql, count_by)

@@ -30,7 +30,7 @@ class SyncLocks:
         is older than LOCK_STALE_AFTER.
         """
         w = self.tables.warehouse
-        rows = w.fetch_small(w.render("dbt_intacct__try_lock_sql", lock_name=lock_name))
+        rows = w.fetch_small(w.render("dbt_intacct__try_lock_sql", lock_literal=w.literal(lock_name)))
         taken = rows[0][0] if rows else None
         w.commit()
         if taken is True:
@@ -70,7 +70,7 @@ class SyncLocks:
 
     def unlock(self, lock_name: str, run_id: str) -> None:
         w = self.tables.warehouse
-        w.fetch_small(w.render("dbt_intacct__unlock_sql", lock_name=lock_name))
+        w.fetch_small(w.render("dbt_intacct__unlock_sql", lock_literal=w.literal(lock_name)))
         if w.relation_exists(self.tables.locks):
             w.execute(
                 f"delete from {self.tables.locks} where lock_name = {w.literal(lock_name)} "

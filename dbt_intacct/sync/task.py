@@ -70,7 +70,7 @@ class SyncTask:
         result = RunResult(run_id=new_run_id(), command=command, target="", started_at=datetime.now(UTC))
         clients: dict[str, IntacctClient] = {}
         calls = CallLog()
-        with Warehouse(opts.dbt).open() as warehouse:
+        with Warehouse(opts.dbt).open(opts.lock_timeout, self.progress.notice) as warehouse:
             result.target = warehouse.target_name
             result.startup_seconds = time.monotonic() - started
             tables = StateTables.of_target(
@@ -170,7 +170,14 @@ class SyncTask:
         taken: list[str] = []
         deadline = time.monotonic() + self.options.lock_timeout
         for name in names:
+            waiting = False
             while (holder := locks.try_lock(name, run_id)) is not None:
+                if not waiting and time.monotonic() < deadline:
+                    self.progress.notice(
+                        f"another dbt-intacct sync holds state schema {schema} ({holder}); waiting up to "
+                        f"{self.options.lock_timeout:g} s (--lock-timeout)"
+                    )
+                    waiting = True
                 if time.monotonic() >= deadline:
                     for done in taken:
                         locks.unlock(done, run_id)

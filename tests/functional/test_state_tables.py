@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -12,6 +14,7 @@ from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
 from dbt_intacct.observe.history import find_run
 from dbt_intacct.state import RunLog, StateTables
 from dbt_intacct.state.tables import MODEL_RESULTS_TABLE, TABLES
+from tests.resilience.processes import build_released
 from tests.support.project import POSTGRES, DbtProject
 
 
@@ -77,3 +80,48 @@ def test_a_model_result_reads_back_with_the_seconds_it_was_written_with(project:
     (model,) = run.models
     assert (model.elapsed_seconds, f"{model.elapsed_seconds:.2f}") == (1.075, "1.07")
     assert model.timings["diff"] == 0.125
+
+
+def _hold_duckdb_file(project: DbtProject, seconds: float) -> subprocess.Popen[str]:
+    """Another process (dbt, a notebook, another sync) with the project's DuckDB file open."""
+    path = project.root / "warehouse.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('held', flush=True); "
+            f"time.sleep({seconds})",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+@pytest.mark.parametrize("warehouse", ["duckdb"], indirect=True)
+def test_lock_timeout_waits_for_a_duckdb_file_another_process_holds(project: DbtProject) -> None:
+    project.seed("crm", "code,name\nC1,Acme\n")
+    project.model("intacct_customers", "select * from {{ ref('crm') }}")
+    project.schema_yml(
+        "models:\n  - name: intacct_customers\n    config:\n      meta:\n        intacct:\n"
+        "          object: customer\n          primary_key: code\n"
+        "          mapping: {CUSTOMERID: code, NAME: name}\n"
+    )
+    build_released(project)
+    holder = _hold_duckdb_file(project, 60)
+    try:
+        refused = project.sync()
+        assert refused.exit_code == 2, refused.output
+        assert "in use by another process" in refused.output and "--lock-timeout" in refused.output
+    finally:
+        holder.kill()
+        holder.wait()
+    holder = _hold_duckdb_file(project, 4)
+    try:
+        waited = project.sync("--lock-timeout", "120")
+    finally:
+        holder.wait()
+    assert waited.exit_code == 0, waited.output
+    assert "waiting up to 120 s (--lock-timeout)" in waited.output
+    assert waited.counts("intacct_customers")["created"] == 1

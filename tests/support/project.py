@@ -164,8 +164,13 @@ class DbtProject:
             return [tuple(r) for r in cur.fetchall()] if cur.description else []
 
     @property
+    def model_schema(self) -> str:
+        """The schema dbt builds the project's models in."""
+        return "main" if self.warehouse == "duckdb" else self.schema
+
+    @property
     def state_schema(self) -> str:
-        return ("main" if self.warehouse == "duckdb" else self.schema) + "_intacct"
+        return self.model_schema + "_intacct"
 
     def state(self, model: str) -> dict[str, dict[str, Any]]:
         """The state rows of one model, by row key."""

@@ -148,11 +148,11 @@ alter table {{ relation }} add column {{ name }} {{ dbt_intacct__column_type(kin
   DuckDB checks the keys only (`duckdb__diff_check_sql`, compares_rows false); other warehouses return
   no statement.
 -#}
-{% macro dbt_intacct__diff_check_sql(relation, state, model_id, key_columns, hash_columns, fingerprint, send_changes) -%}
-  {{ return(adapter.dispatch('diff_check_sql', 'dbt_intacct')(relation, state, model_id, key_columns, hash_columns, fingerprint, send_changes)) }}
+{% macro dbt_intacct__diff_check_sql(relation, state, model_literal, key_columns, hash_columns, fingerprint, send_changes) -%}
+  {{ return(adapter.dispatch('diff_check_sql', 'dbt_intacct')(relation, state, model_literal, key_columns, hash_columns, fingerprint, send_changes)) }}
 {%- endmacro %}
 
-{% macro default__diff_check_sql(relation, state, model_id, key_columns, hash_columns, fingerprint, send_changes) -%}
+{% macro default__diff_check_sql(relation, state, model_literal, key_columns, hash_columns, fingerprint, send_changes) -%}
 {%- endmacro %}
 
 {#-
@@ -160,7 +160,7 @@ alter table {{ relation }} add column {{ name }} {{ dbt_intacct__column_type(kin
   DuckDB's own 64-bit hash(), which needs to agree only within the statement. When they agree, the key
   count is skipped and the join is an inner one.
 -#}
-{% macro duckdb__diff_check_sql(relation, state, model_id, key_columns, hash_columns, fingerprint, send_changes) -%}
+{% macro duckdb__diff_check_sql(relation, state, model_literal, key_columns, hash_columns, fingerprint, send_changes) -%}
 {%- set keyed -%}
   {% for c in key_columns %}{{ adapter.quote(c) }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
 {%- endset -%}
@@ -178,11 +178,11 @@ from (
     count(*) as state_rows,
     bit_xor(hash(row_key)) as state_key_xor
   from {{ state }}
-  where model_id = '{{ model_id }}'
+  where model_id = {{ model_literal }}
 ) s
 {%- endmacro %}
 
-{% macro postgres__diff_check_sql(relation, state, model_id, key_columns, hash_columns, fingerprint, send_changes) -%}
+{% macro postgres__diff_check_sql(relation, state, model_literal, key_columns, hash_columns, fingerprint, send_changes) -%}
 {%- set keyed -%}
   {% for c in key_columns %}{{ adapter.quote(c) }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
 {%- endset -%}
@@ -215,7 +215,7 @@ from (
     count(*) as state_rows,
     bit_xor(hashtextextended(row_key collate "C", 1)) as state_key_xor
   from {{ state }}
-  where model_id = '{{ model_id }}'
+  where model_id = {{ model_literal }}
 ) s
 {%- endmacro %}
 
@@ -226,11 +226,11 @@ from (
   hash would not have either (`leftover`: the second statement, for the keys the relation lacks).
   Nothing is sent for it; a changed row is sent by the diff that follows.
 -#}
-{% macro dbt_intacct__rehash_sql(relation, state, model_id, key_columns, hash_columns, fingerprint, leftover=false) -%}
+{% macro dbt_intacct__rehash_sql(relation, state, model_literal, key_columns, hash_columns, fingerprint, leftover=false) -%}
 {%- if leftover -%}
 update {{ state }}
 set row_hash = '{{ dbt_intacct__stale_hash() }}'
-where model_id = '{{ model_id }}' and length(row_hash) = 32
+where model_id = {{ model_literal }} and length(row_hash) = 32
 {%- else -%}
 update {{ state }} st
 set row_hash = case
@@ -239,7 +239,7 @@ set row_hash = case
     else '{{ dbt_intacct__stale_hash() }}'
   end
 from {{ relation }} src
-where st.model_id = '{{ model_id }}'
+where st.model_id = {{ model_literal }}
   and length(st.row_hash) = 32
   and st.row_key = {{ dbt_intacct__row_key(key_columns, 'src.') }}
   {%- for c in key_columns %}
@@ -279,7 +279,7 @@ where st.model_id = '{{ model_id }}'
   state row and every state row a relation row, so the full join is an (inner) join, which Postgres
   runs in parallel, where it never runs a full join so.
 -#}
-{% macro dbt_intacct__diff_sql(target_name, relation, state, model_id, key_columns, hash_columns, fingerprint, send_changes, send_all, removal_statuses, scheme='md5', unchanged=false, same_keys=false) -%}
+{% macro dbt_intacct__diff_sql(target_name, relation, state, model_literal, key_columns, hash_columns, fingerprint, send_changes, send_all, removal_statuses, scheme='md5', unchanged=false, same_keys=false) -%}
 {%- set key_sql = dbt_intacct__row_key(key_columns) -%}
 {%- set keys_not_null -%}
   {% for c in key_columns %}{{ adapter.quote(c) }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
@@ -305,7 +305,7 @@ known as (
     status = 'ok' as is_ok,
     status in ({% for s in (removal_statuses + ['failed', 'rejected']) | unique %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %}) as is_removable
   from {{ state }}
-  where model_id = '{{ model_id }}'
+  where model_id = {{ model_literal }}
 ),
 diff as (
   select
@@ -444,7 +444,7 @@ set parallel_setup_cost = 0; set parallel_tuple_cost = 0
            cleared  it had been cleared after leaving the model and is back
   Insert-only models hash their candidates here, and only them.
 -#}
-{% macro dbt_intacct__diff_changes_sql(target_name, diff_name, relation, state, model_id, key_columns, hash_columns, data_columns, fingerprint, send_changes, scheme='md5') -%}
+{% macro dbt_intacct__diff_changes_sql(target_name, diff_name, relation, state, model_literal, key_columns, hash_columns, data_columns, fingerprint, send_changes, scheme='md5') -%}
 create temporary table {{ target_name }} as
 select
   row_number() over (order by d.{{ adapter.quote('__key') }}) as {{ adapter.quote('__seq') }},
@@ -476,7 +476,7 @@ join {{ relation }} src
   and src.{{ adapter.quote(c) }} is not null
   {%- endfor %}
 left join {{ state }} st
-  on st.model_id = '{{ model_id }}' and st.row_key = d.{{ adapter.quote('__key') }}
+  on st.model_id = {{ model_literal }} and st.row_key = d.{{ adapter.quote('__key') }}
 where d.{{ adapter.quote('__diff') }} = 'candidate'
   and not exists (
     select 1 from {{ diff_name }} shared
@@ -488,7 +488,7 @@ where d.{{ adapter.quote('__diff') }} = 'candidate'
   The keys shared by several rows, from a diff's `duplicate` keys, numbered in key order: how many rows
   share each (`copies`), and what the state holds for the keys synced before.
 -#}
-{% macro dbt_intacct__diff_shared_sql(target_name, diff_name, state, model_id) -%}
+{% macro dbt_intacct__diff_shared_sql(target_name, diff_name, state, model_literal) -%}
 create temporary table {{ target_name }} as
 select
   row_number() over (order by d.{{ adapter.quote('__key') }}) as {{ adapter.quote('__seq') }},
@@ -497,7 +497,7 @@ select
   st.version, st.recordno, st.intacct_id
 from {{ diff_name }} d
 left join {{ state }} st
-  on st.model_id = '{{ model_id }}' and st.row_key = d.{{ adapter.quote('__key') }}
+  on st.model_id = {{ model_literal }} and st.row_key = d.{{ adapter.quote('__key') }}
 where d.{{ adapter.quote('__diff') }} = 'duplicate'
 {%- endmacro %}
 
@@ -506,14 +506,14 @@ where d.{{ adapter.quote('__diff') }} = 'duplicate'
   state statuses the delete behaviour acts on; rows that never reached Intacct (failed or rejected
   without a RECORDNO) are always dropped, no call needed.
 -#}
-{% macro dbt_intacct__diff_removals_sql(target_name, diff_name, state, model_id, statuses) -%}
+{% macro dbt_intacct__diff_removals_sql(target_name, diff_name, state, model_literal, statuses) -%}
 create temporary table {{ target_name }} as
 select
   row_number() over (order by st.row_key) as {{ adapter.quote('__seq') }},
   st.row_key, st.status, st.recordno, st.intacct_id, st.version, st.controlid
 from {{ diff_name }} d
 join {{ state }} st
-  on st.model_id = '{{ model_id }}' and st.row_key = d.{{ adapter.quote('__key') }}
+  on st.model_id = {{ model_literal }} and st.row_key = d.{{ adapter.quote('__key') }}
 where d.{{ adapter.quote('__diff') }} = 'gone'
   and (
     {% if statuses %}st.status in ({% for s in statuses %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %}){% else %}1 = 0{% endif %}
@@ -527,30 +527,30 @@ where d.{{ adapter.quote('__diff') }} = 'gone'
   DuckDB: the database file is already locked by the process that has it open, so nothing more is
   needed. Other warehouses: the Python side falls back to a lock table with a heartbeat.
 -#}
-{% macro dbt_intacct__try_lock_sql(lock_name) -%}
-  {{ return(adapter.dispatch('try_lock_sql', 'dbt_intacct')(lock_name)) }}
+{% macro dbt_intacct__try_lock_sql(lock_literal) -%}
+  {{ return(adapter.dispatch('try_lock_sql', 'dbt_intacct')(lock_literal)) }}
 {%- endmacro %}
 
-{% macro default__try_lock_sql(lock_name) -%}
+{% macro default__try_lock_sql(lock_literal) -%}
 select null as taken
 {%- endmacro %}
 
-{% macro duckdb__try_lock_sql(lock_name) -%}
+{% macro duckdb__try_lock_sql(lock_literal) -%}
 select true as taken
 {%- endmacro %}
 
-{% macro postgres__try_lock_sql(lock_name) -%}
-select pg_try_advisory_lock(hashtext('{{ lock_name }}')) as taken
+{% macro postgres__try_lock_sql(lock_literal) -%}
+select pg_try_advisory_lock(hashtext({{ lock_literal }})) as taken
 {%- endmacro %}
 
-{% macro dbt_intacct__unlock_sql(lock_name) -%}
-  {{ return(adapter.dispatch('unlock_sql', 'dbt_intacct')(lock_name)) }}
+{% macro dbt_intacct__unlock_sql(lock_literal) -%}
+  {{ return(adapter.dispatch('unlock_sql', 'dbt_intacct')(lock_literal)) }}
 {%- endmacro %}
 
-{% macro default__unlock_sql(lock_name) -%}
+{% macro default__unlock_sql(lock_literal) -%}
 select null as released
 {%- endmacro %}
 
-{% macro postgres__unlock_sql(lock_name) -%}
-select pg_advisory_unlock(hashtext('{{ lock_name }}')) as released
+{% macro postgres__unlock_sql(lock_literal) -%}
+select pg_advisory_unlock(hashtext({{ lock_literal }})) as released
 {%- endmacro %}
