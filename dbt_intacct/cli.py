@@ -1,7 +1,8 @@
 """Command line entry point. The only place exit codes are made.
 
 Exit codes: 0 every change applied; 1 some rows or models failed (the rest applied and recorded);
-2 a usage or configuration error (nothing sent).
+2 a usage or configuration error (nothing sent); 130 / 143 stopped by SIGINT / SIGTERM (what was done is
+recorded; the next sync resolves what was left without an answer).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import click
 from dbt_intacct import __version__
 from dbt_intacct.dbt.selection import Selection
 from dbt_intacct.dbt.warehouse import DbtArgs
-from dbt_intacct.errors import ConfigError, DbtIntacctError
+from dbt_intacct.errors import ConfigError, DbtIntacctError, Interrupted
 from dbt_intacct.params import dbt_project_options, selection_options, state_schema_option
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -49,7 +50,8 @@ class _Commands(click.Group):
     cls=_Commands,
     context_settings=_CONTEXT,
     epilog="Exit codes: 0 every change applied; 1 some rows or models failed (the rest applied and "
-    "recorded); 2 a usage or configuration error (nothing sent).",
+    "recorded); 2 a usage or configuration error (nothing sent); 130 / 143 stopped by SIGINT / SIGTERM "
+    "(what was done is recorded; the next sync resolves the rest).",
 )
 @click.version_option(__version__, prog_name="dbt-intacct")
 def main() -> None:
@@ -108,6 +110,15 @@ def _run_sync(kwargs: dict[str, Any], dry_run: bool) -> int:
     task = SyncTask(options, progress)
     try:
         result = task.run()
+    except Interrupted as stop:
+        # Stopped before the run started: nothing was sent.
+        if json_log:
+            JsonProgress().emit("run_failed", exit_code=stop.exit_code, error=str(stop), sent=False)
+        else:
+            _print_error(
+                console, RuntimeError(f"{stop} before the run started; nothing was sent to Intacct.")
+            )
+        return stop.exit_code
     except ConfigError as exc:
         if json_log:
             JsonProgress().emit("run_failed", exit_code=EXIT_USAGE, error=str(exc), sent=False)

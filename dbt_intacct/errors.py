@@ -67,3 +67,12 @@ class RowRejected(DbtIntacctError):
         self.field = field
         self.reason = reason
         super().__init__(f"{field}: {reason}" if field else reason)
+
+
+class Interrupted(BaseException):  # like KeyboardInterrupt: not caught by `except Exception`
+    """The process received SIGINT or SIGTERM: stop, record what happened, and exit."""
+
+    def __init__(self, signal_name: str, signal_number: int) -> None:
+        self.signal_name = signal_name
+        self.exit_code = 128 + signal_number
+        super().__init__(f"interrupted by {signal_name}")

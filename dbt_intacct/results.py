@@ -128,6 +128,8 @@ class RunResult:
     faults_survived: dict[str, int] = field(default_factory=dict)  # those the same request then got past
     retries: int = 0
     startup_seconds: float | None = None  # from the command's start to the warehouse open (dbt loaded)
+    interrupted_by: str | None = None  # SIGINT or SIGTERM, when a signal stopped the run
+    interrupt_exit_code: int = 0  # 128 + the signal's number: the exit code a shell expects
 
     @property
     def api_transactions(self) -> int:
@@ -135,13 +137,19 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when every change was applied, 1 when some rows or models failed."""
+        """0 when every change was applied, 1 when some rows or models failed, 130 / 143 when SIGINT /
+        SIGTERM stopped the run."""
+        if self.interrupted_by is not None:
+            return self.interrupt_exit_code
         if self.message or any(not m.ok for m in self.models):
             return 1
         return 0
 
     @property
     def status(self) -> str:
+        """success | error | interrupted."""
+        if self.interrupted_by is not None:
+            return "interrupted"
         return "success" if self.exit_code == 0 else "error"
 
     def totals(self) -> Counter[str]:

@@ -352,7 +352,25 @@ class Warehouse:
         connections = self._adapter.connections
         connection = connections.get_if_exists()
         if connection is not None and connection.transaction_open:
-            connections.commit()
+            try:
+                connections.commit()
+            except Exception as exc:
+                raise WarehouseError(f"could not commit: {_first_line(exc)}") from exc
+
+    def rollback(self) -> None:
+        """Discard what the connection's open transaction wrote (a write cut short by an interrupt).
+
+        The driver's own transaction is rolled back, whatever dbt believes: a driver that aborted a
+        statement on a signal (DuckDB) leaves a transaction dbt does not know is open."""
+        connection = self._adapter.connections.get_if_exists()
+        if connection is None:
+            return
+        try:
+            connection.handle.rollback()
+        except Exception as exc:
+            if "no transaction" not in str(exc).lower():
+                raise WarehouseError(f"could not roll back: {_first_line(exc)}") from exc
+        connection.transaction_open = False
 
     # -- literals ---------------------------------------------------------------------------------------
     def literal(self, value: Any) -> str:

@@ -72,8 +72,7 @@ class ConsoleProgress:
             self.console.print(line, highlight=False)
 
     def model_finished(self, result: ModelResult) -> None:
-        status = "OK" if result.ok else "ERROR" if result.status == "error" else "WARN"
-        colour = {"OK": "green", "ERROR": "red", "WARN": "yellow"}[status]
+        status, colour = model_label(result)
         planned = [f"{n} to {action}" for action, n in sorted(result.planned.items()) if n]
         done = [f"{n} {k}" for k, n in result.counts.items() if n]
         counts = ", ".join(planned + done) or "nothing to do"
@@ -116,9 +115,21 @@ def summary_table(run: RunResult, plan: bool) -> Table:
             str(m.counts[c]) if c not in {"rejected", "failed", "pending"} else _red(m.counts[c])
             for c in counters
         ]
-        status = "[green]OK[/green]" if m.ok else "[red]ERROR[/red]"
-        table.add_row(m.name, m.object, m.mode, *cells, status)
+        label, colour = model_label(m)
+        table.add_row(m.name, m.object, m.mode, *cells, f"[{colour}]{label}[/{colour}]")
     return table
+
+
+def model_label(model: ModelResult) -> tuple[str, str]:
+    """How a model ended, as the progress line and the summary table both say it, and its colour:
+    OK, WARN (some rows not applied, the rest were), ERROR (the model failed), STOP (interrupted)."""
+    if model.ok:
+        return "OK", "green"
+    if model.status == "interrupted":
+        return "STOP", "red"
+    if model.status == "error":
+        return "ERROR", "red"
+    return "WARN", "yellow"
 
 
 def _red(n: int) -> str:

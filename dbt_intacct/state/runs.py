@@ -1,9 +1,17 @@
-"""The history of runs: one row per run, one per (run, model), one per HTTP exchange with Intacct."""
+"""The history of runs: one row per run, one per (run, model), one per HTTP exchange with Intacct.
+
+A run is `running` from its start to its end (`success`, `error`, or `interrupted` by a signal). A run
+whose process died without recording its end (SIGKILL, a lost warehouse connection) is marked
+`abandoned` by the next sync that can tell its process is gone.
+"""
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from dbt_intacct.state.tables import (
@@ -24,9 +32,30 @@ class RunLog:
 
     def start_run(self, run_id: str, command: str, target: str) -> None:
         w = self.tables.warehouse
-        columns = ["run_id", "command", "target", "status", "started_at"]
-        w.insert_rows(self.tables.runs, columns, [(run_id, command, target, "running", now())])
+        columns = ["run_id", "command", "target", "status", "started_at", "holder"]
+        w.insert_rows(
+            self.tables.runs, columns, [(run_id, command, target, "running", now(), this_process())]
+        )
         w.commit()
+
+    def mark_abandoned(self) -> list[str]:
+        """Mark as `abandoned` the runs still `running` whose process, on this host, is gone; their ids.
+
+        A run on another host cannot be checked from here and is left as it is."""
+        w = self.tables.warehouse
+        rows = w.fetch_small(
+            f"select run_id, holder from {self.tables.runs} where status = 'running' and holder is not null"
+        )
+        gone = [str(run_id) for run_id, holder in rows if process_is_gone(str(holder))]
+        for run_id in gone:
+            w.execute(
+                f"update {self.tables.runs} set status = 'abandoned', finished_at = {w.literal(now())}, "
+                "message = 'its process ended without recording the end of the run (killed, or its "
+                "warehouse connection was lost); functions it left without an answer are resolved by "
+                f"the next sync of each model' where run_id = {w.literal(run_id)} and status = 'running'"
+            )
+        w.commit()
+        return gone
 
     def finish_run(self, run_id: str, status: str, summary: str, message: str | None = None) -> None:
         w = self.tables.warehouse
@@ -62,3 +91,35 @@ class RunLog:
         cutoff = now() - timedelta(days=keep_days)
         w.execute(f"delete from {self.tables.api_calls} where started_at < {w.literal(cutoff)}")
         w.commit()
+
+
+def this_process() -> str:
+    """This process as `host:pid:start`, so that a later run can tell whether it is still alive."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_start_time(os.getpid()) or ''}"
+
+
+def process_is_gone(holder: str) -> bool:
+    """Whether the process a run's `holder` names has ended (False when it cannot be told from here)."""
+    host, _, rest = holder.partition(":")
+    pid_text, _, started = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # alive, another user's
+    # The pid may have been given to another process since: compare when it started.
+    current = _start_time(pid)
+    return bool(started and current and current != started)
+
+
+def _start_time(pid: int) -> str | None:
+    """When a process started, in clock ticks since boot (Linux's /proc); None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return fields[19] if len(fields) > 19 else None

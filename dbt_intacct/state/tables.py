@@ -88,6 +88,7 @@ TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
         ("finished_at", "timestamp", False),
         ("summary", "string", False),
         ("message", "string", False),
+        ("holder", "string", False),  # host:pid:start of the process that ran it; NULL in older rows
     ),
     MODEL_RESULTS_TABLE: (
         ("run_id", "string", True),

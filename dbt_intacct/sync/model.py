@@ -18,9 +18,10 @@ from typing import Any
 
 from lxml import etree
 
+from dbt_intacct import interrupts
 from dbt_intacct.client import IntacctClient
 from dbt_intacct.dbt.warehouse import Warehouse
-from dbt_intacct.errors import IntacctError, WarehouseError
+from dbt_intacct.errors import IntacctError, Interrupted, WarehouseError
 from dbt_intacct.results import MAX_ROW_ERRORS, ModelResult, Progress, RowError
 from dbt_intacct.state.diff import ChangeTable, Diff, Differ
 from dbt_intacct.state.ledger import Ledger, RowOutcome
@@ -123,17 +124,28 @@ class ModelSync:
         started = time.monotonic()
         try:
             self._run()
-        except IntacctError as exc:
-            # Intacct itself failed (not one row): the run stops; open intents wait for the next run.
-            self.result.status = "error"
-            self.result.message = str(exc)
+        except Interrupted as stop:
+            self._interrupted(stop)
             raise
-        except WarehouseError as exc:
+        except Exception as exc:
+            signalled = interrupts.received()
+            if signalled is not None:
+                # The signal reached a driver first, which failed with an error of its own.
+                self._interrupted(signalled)
+                raise signalled from exc
+            if not isinstance(exc, IntacctError | WarehouseError):
+                raise
             self.result.status = "error"
             self.result.message = str(exc)
+            if isinstance(exc, IntacctError):
+                raise  # Intacct failed as a whole (not one row): the run stops; open intents wait
         finally:
             self.result.elapsed_seconds = time.monotonic() - started
         return self.result
+
+    def _interrupted(self, stop: Interrupted) -> None:
+        self.result.status = "interrupted"
+        self.result.message = str(stop)
 
     def _run(self) -> None:
         spec, differ = self.spec, self.differ

@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from dbt_intacct import interrupts
 from dbt_intacct.client import IntacctClient
-from dbt_intacct.errors import IntacctError, RequestTooLarge
+from dbt_intacct.errors import IntacctError, Interrupted, RequestTooLarge, WarehouseError
 from dbt_intacct.results import ModelResult, Progress
 from dbt_intacct.state.ledger import Ledger, RowOutcome
 from dbt_intacct.state.tables import WRITTEN
@@ -112,7 +113,7 @@ class Sender:
                 split = self._pipeline(batches, by_controlid, follow_ups)
                 while split:
                     split = self._pipeline(split, by_controlid, follow_ups)
-        except IntacctError:
+        except (IntacctError, WarehouseError, Interrupted):
             # Unanswered, and the upsert creates refused as duplicates whose update is not sent yet.
             unsettled = sum(1 for p in follow_ups if p.action == CREATE)
             self.result.counts["pending"] += len(by_controlid) + unsettled
@@ -157,8 +158,13 @@ class Sender:
                     self._settled(answered, settlements, unwritten, follow_ups)
                 if time.monotonic() - unwritten.since >= OUTCOME_WRITE_SECONDS:
                     self._write(unwritten)
-        finally:
+        except BaseException:
+            if interrupts.received() is not None:
+                # A write the signal cut short (or a statement a driver aborted on it) is discarded first.
+                self.ledger.tables.warehouse.rollback()
             self._write(unwritten)  # what did land is kept, whatever stopped the pipeline
+            raise
+        self._write(unwritten)
         return split
 
     def _settled(

@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from dbt_intacct import interrupts
 from dbt_intacct.client import ApiCall, Credentials, IntacctClient, RetryPolicy
 from dbt_intacct.config import DEFAULT_RETENTION_DAYS, Connection, IntacctConfig, load_config
 from dbt_intacct.dbt.manifest import intacct_models, load_manifest, manifest_path
 from dbt_intacct.dbt.selection import Selection, selected_unique_ids
 from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
-from dbt_intacct.errors import ConfigError, IntacctError
+from dbt_intacct.errors import ConfigError, IntacctError, Interrupted
+from dbt_intacct.interrupts import interrupts_held, interrupts_raised
 from dbt_intacct.observe.alerts import AlertRule, decide, parse_alerts, send_all, settle
 from dbt_intacct.observe.alerts.state import load_states, save_states
 from dbt_intacct.observe.history import find_run, load_detail, month_spend
@@ -61,6 +63,12 @@ class SyncTask:
         return parse_specs(models, every)
 
     def run(self) -> RunResult:
+        """Run the command; SIGINT or SIGTERM stop it, what was done is recorded, and `Interrupted` is
+        raised only when the run had not started (nothing sent)."""
+        with interrupts_raised():
+            return self._run()
+
+    def _run(self) -> RunResult:
         opts = self.options
         command = "plan" if opts.dry_run else "sync"
         started = time.monotonic()
@@ -90,32 +98,65 @@ class SyncTask:
                 if opts.max_transactions is not None and not opts.dry_run:
                     self._check_price(tables, config, prepared, result.run_id, opts.max_transactions)
                 if not opts.dry_run:
+                    for run_id in runs.mark_abandoned():
+                        self.progress.notice(
+                            f"run {run_id} ended without recording its end: marked abandoned"
+                        )
                     runs.start_run(result.run_id, command, result.target)
                 self.progress.run_started(len(prepared))
                 self._run_models(tables, runs, config, prepared, result, clients, calls)
+            except (Interrupted, Exception) as failure:
+                # A driver that saw the signal first may have failed with an error of its own.
+                stop = failure if isinstance(failure, Interrupted) else interrupts.received()
+                if stop is None:
+                    raise
+                # A write the signal cut short is discarded: its intents stay open for the next run.
+                warehouse.rollback()
+                result.interrupted_by, result.interrupt_exit_code = stop.signal_name, stop.exit_code
+                pending = sum(m.counts["pending"] for m in result.models)
+                result.message = f"interrupted by {stop.signal_name}" + (
+                    f"; {pending} function(s) without an answer are resolved by the next run"
+                    if pending
+                    else ""
+                )
             finally:
-                for client in clients.values():
-                    stats = client.stats
-                    result.retries += stats.retries
-                    for kind, count in stats.faults.items():
-                        result.faults[kind] = result.faults.get(kind, 0) + count
-                    for kind, count in stats.faults_survived.items():
-                        result.faults_survived[kind] = result.faults_survived.get(kind, 0) + count
-                    client.close()
-                result.finished_at = datetime.now(UTC)
-                if not opts.dry_run:
-                    runs.record_api_calls(result.run_id, calls.drain())
-                    for model in result.models:
-                        runs.record_model_result(result.run_id, _model_row(model))
-                    runs.finish_run(result.run_id, result.status, _summary(result), result.message)
-                    runs.prune(config.retention_days if config else DEFAULT_RETENTION_DAYS)
-                for lock_name in taken:
-                    locks.unlock(lock_name, result.run_id)
+                with interrupts_held():
+                    self._finish(result, runs, locks, taken, clients, calls, config)
             result.budget = self._budget(tables, config, prepared)
-            if alert_rules and not opts.dry_run:
+            if alert_rules and not opts.dry_run and result.interrupted_by is None:
                 result.alerts = _send_alerts(tables, alert_rules, result)
         result.write(opts.dbt.project_dir / opts.target_path)
         return result
+
+    def _finish(
+        self,
+        result: RunResult,
+        runs: RunLog,
+        locks: SyncLocks,
+        taken: list[str],
+        clients: dict[str, IntacctClient],
+        calls: CallLog,
+        config: IntacctConfig | None,
+    ) -> None:
+        """Close the clients, record the run's end and results, and release its locks."""
+        opts = self.options
+        for client in clients.values():
+            stats = client.stats
+            result.retries += stats.retries
+            for kind, count in stats.faults.items():
+                result.faults[kind] = result.faults.get(kind, 0) + count
+            for kind, count in stats.faults_survived.items():
+                result.faults_survived[kind] = result.faults_survived.get(kind, 0) + count
+            client.close()
+        result.finished_at = datetime.now(UTC)
+        if not opts.dry_run:
+            runs.record_api_calls(result.run_id, calls.drain())
+            for model in result.models:
+                runs.record_model_result(result.run_id, _model_row(model))
+            runs.finish_run(result.run_id, result.status, _summary(result), result.message)
+            runs.prune(config.retention_days if config else DEFAULT_RETENTION_DAYS)
+        for lock_name in taken:
+            locks.unlock(lock_name, result.run_id)
 
     def _run_models(
         self,
@@ -152,6 +193,9 @@ class SyncTask:
             )
             try:
                 result.models.append(sync.run())
+            except Interrupted:
+                result.models.append(sync.result)
+                raise
             except IntacctError as exc:
                 result.models.append(sync.result)
                 pending = sync.result.counts["pending"]
@@ -161,6 +205,7 @@ class SyncTask:
                     else ""
                 )
             self.progress.model_finished(sync.result)
+            interrupts.check()
             if result.message:
                 break
 
@@ -333,7 +378,7 @@ def _model_row(model: ModelResult) -> dict[str, Any]:
         "name": model.name,
         "object": model.object,
         "mode": model.mode,
-        "status": "success" if model.ok else "error",
+        "status": "interrupted" if model.status == "interrupted" else "success" if model.ok else "error",
         "message": model.message,
         **{k: model.counts[k] for k in ("created", "updated", "cleared", "deleted", "unchanged")},
         **{k: model.counts[k] for k in ("rejected", "failed", "pending", "dropped")},

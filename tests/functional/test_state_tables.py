@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import threading
@@ -14,7 +15,7 @@ from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
 from dbt_intacct.observe.history import find_run
 from dbt_intacct.state import RunLog, StateTables
 from dbt_intacct.state.tables import MODEL_RESULTS_TABLE, TABLES
-from tests.resilience.processes import build_released
+from tests.resilience.processes import SyncProcess, build_released
 from tests.support.project import POSTGRES, DbtProject
 
 
@@ -117,11 +118,14 @@ def test_lock_timeout_waits_for_a_duckdb_file_another_process_holds(project: Dbt
     finally:
         holder.kill()
         holder.wait()
-    holder = _hold_duckdb_file(project, 4)
+    holder = _hold_duckdb_file(project, 600)
+    waiting = SyncProcess(project, "--lock-timeout", "120").start()
     try:
-        waited = project.sync("--lock-timeout", "120")
+        assert waiting.wait_for_line(re.compile(r"waiting up to 120 s \(--lock-timeout\)"), 120), (
+            waiting.output
+        )
     finally:
+        holder.kill()
         holder.wait()
-    assert waited.exit_code == 0, waited.output
-    assert "waiting up to 120 s (--lock-timeout)" in waited.output
-    assert waited.counts("intacct_customers")["created"] == 1
+    assert waiting.wait(300) == 0, waiting.output + waiting.stderr
+    assert re.search(r"OK\s+intacct_customers: 1 created", waiting.output), waiting.output

@@ -137,6 +137,13 @@ class SyncProcess:
         self._join()
         return at
 
+    def signal(self, number: int) -> float:
+        """Send a signal to the sync's process (SIGINT as Ctrl-C would, SIGTERM as a CI runner would)."""
+        assert self._process is not None
+        at = time.monotonic()
+        os.kill(self._process.pid, number)
+        return at
+
     def wait(self, timeout: float = 600) -> int:
         """Wait for the process to end by itself; returns its exit code."""
         assert self._process is not None
