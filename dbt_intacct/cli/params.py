@@ -9,7 +9,12 @@ from typing import Any, TypeVar
 import click
 import yaml
 
+from dbt_intacct.dbt.selection import Selection
+from dbt_intacct.dbt.warehouse import DbtArgs
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+COMMAND_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class MultiOption(click.Option):
@@ -108,9 +113,40 @@ def selection_options(func: F) -> F:
 
 
 def state_schema_option(func: F) -> F:
+    """--state-schema: where the tool's own tables are."""
     return click.option(
         "--state-schema",
         default=None,
         help="Schema of the tool's own tables (default: intacct.yml's state_schema, "
         "else <target schema>_intacct).",
     )(func)
+
+
+log_format_option = click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: progress and a summary for people; json: one JSON event per line for machines.",
+)
+
+
+def dbt_args(kwargs: dict[str, Any]) -> DbtArgs:
+    """The dbt-named options of a command as the values the dbt package takes."""
+    return DbtArgs(
+        project_dir=Path(kwargs["project_dir"]).resolve(),
+        profiles_dir=Path(kwargs["profiles_dir"]).resolve() if kwargs["profiles_dir"] else None,
+        target=kwargs["target"],
+        profile=kwargs["profile"],
+        vars=kwargs["vars"] or {},
+    )
+
+
+def selection(kwargs: dict[str, Any]) -> Selection:
+    """--select, --exclude, --selector and --state of a command, for dbt to resolve."""
+    return Selection(
+        select=tuple(kwargs["select"] or ()),
+        exclude=tuple(kwargs["exclude"] or ()),
+        selector=kwargs["selector"],
+        state=kwargs["state"],
+    )
