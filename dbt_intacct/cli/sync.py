@@ -12,6 +12,7 @@ from dbt_intacct.cli.exit_codes import EXIT_FAILED, EXIT_USAGE, print_error
 from dbt_intacct.cli.params import (
     COMMAND_SETTINGS,
     dbt_args,
+    dbt_option,
     dbt_project_options,
     log_format_option,
     selection,
@@ -110,7 +111,12 @@ def _run_sync(kwargs: dict[str, Any], dry_run: bool) -> int:
 @dbt_project_options
 @selection_options
 @state_schema_option
-@click.option("--full-refresh", is_flag=True, help="Send every row of update/upsert models again.")
+@dbt_option(
+    "--full-refresh",
+    variable="DBT_FULL_REFRESH",
+    is_flag=True,
+    help="Send every row of update/upsert models again.",
+)
 @click.option("--dry-run", is_flag=True, help="Plan only: show what would be sent, send nothing.")
 @click.option(
     "--max-transactions",
@@ -138,7 +144,9 @@ def sync(**kwargs: Any) -> None:
 @dbt_project_options
 @selection_options
 @state_schema_option
-@click.option("--full-refresh", is_flag=True, help="Plan as if every row were sent again.")
+@dbt_option(
+    "--full-refresh", variable="DBT_FULL_REFRESH", is_flag=True, help="Plan as if every row were sent again."
+)
 @click.option("--samples", type=int, default=1, show_default=True, help="Sample payloads to show per action.")
 @log_format_option
 def plan(**kwargs: Any) -> None:
