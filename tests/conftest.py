@@ -7,12 +7,32 @@ from pathlib import Path
 
 import pytest
 
+from dbt_intacct.cli import main
 from dbt_intacct.emulator.admin import EmulatorAdmin
 from dbt_intacct.emulator.config import EmulatorConfig
 from dbt_intacct.emulator.server import EmulatorServer
 from tests.support.project import DbtProject
 
 WAREHOUSES = ("duckdb", "postgres")
+
+
+def _dbt_variables() -> set[str]:
+    """Every environment variable an option of a command reads (dbt's DBT_TARGET and the like)."""
+    names: set[str] = set()
+    for command in main.commands.values():
+        for param in command.params:
+            if isinstance(param.envvar, str):
+                names.add(param.envvar)
+            elif param.envvar:
+                names.update(param.envvar)
+    return names
+
+
+@pytest.fixture(autouse=True)
+def _no_dbt_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DBT_TARGET or DBT_TARGET_PATH in the developer's shell must not change what a test runs."""
+    for name in _dbt_variables():
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -41,12 +41,9 @@ class DbtArgs:
     vars: Mapping[str, Any] = field(default_factory=dict)
 
     def resolved_profiles_dir(self) -> Path:
-        """Where dbt itself would look for profiles.yml: the flag, DBT_PROFILES_DIR, the project, ~/.dbt."""
+        """Where profiles.yml is: `profiles_dir` (the flag or DBT_PROFILES_DIR), the project, or ~/.dbt."""
         if self.profiles_dir is not None:
             return self.profiles_dir
-        env = os.environ.get("DBT_PROFILES_DIR")
-        if env:
-            return Path(env)
         if (self.project_dir / "profiles.yml").exists():
             return self.project_dir
         return Path.home() / ".dbt"

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dbt_intacct.emulator.fields import (
+    DIMENSIONS,
+    OTHER_DIMENSIONS,
     Field,
     Kind,
     Record,
@@ -89,8 +91,7 @@ GLENTRY_FIELDS = (
     Field("EXCH_RATE_DATE", Kind.DATE),
     Field("EXCH_RATE_TYPE_ID"),
     Field("EXCHANGE_RATE", Kind.DECIMAL),
-    *text("LOCATION", "DEPARTMENT", "PROJECTID", "TASKID", "COSTTYPEID", "CUSTOMERID", "VENDORID"),
-    *text("EMPLOYEEID", "ITEMID", "CLASSID", "CONTRACTID", "WAREHOUSEID", "DESCRIPTION", "ALLOCATION"),
+    *text("LOCATION", "DEPARTMENT", *OTHER_DIMENSIONS, "DESCRIPTION", "ALLOCATION"),
     Field("BILLABLE", Kind.BOOLEAN),
 )
 
@@ -152,9 +153,7 @@ ARPYMT_FIELDS = (
     *SYSTEM_FIELDS,
 )
 
-_LINE_DIMENSIONS = text(
-    "LOCATIONID", "DEPARTMENTID", "PROJECTID", "TASKID", "COSTTYPEID", "CUSTOMERID", "VENDORID", "EMPLOYEEID"
-) + text("ITEMID", "CLASSID", "CONTRACTID", "WAREHOUSEID")
+_LINE_DIMENSIONS = text(*DIMENSIONS)
 
 _AR_LINE_FIELDS = (
     Field("RECORDNO", Kind.INTEGER),

@@ -16,8 +16,9 @@ from dbt_intacct.emulator.store import Store
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """A function that succeeded: the API transactions it spends, and what its ``<result>`` carries."""
+class FunctionAnswer:
+    """The gateway's answer to one function that ran: the API transactions it spends, and the ``<key>``
+    and ``<data>`` its ``<result>`` carries (`FunctionResult` adds the control ID and the status)."""
 
     billable: int
     data: etree._Element | None = None

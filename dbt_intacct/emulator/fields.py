@@ -18,6 +18,26 @@ from typing import Any
 
 Record = dict[str, Any]
 
+# The dimensions a transaction line can carry, in Intacct's order: location and department, which every
+# company has, then the others. Legacy lines list location and department apart, before the others;
+# GL entries name them LOCATION and DEPARTMENT.
+LOCATION_DEPARTMENT = ("LOCATIONID", "DEPARTMENTID")
+OTHER_DIMENSIONS = (
+    "PROJECTID",
+    "TASKID",
+    "COSTTYPEID",
+    "CUSTOMERID",
+    "VENDORID",
+    "EMPLOYEEID",
+    "ITEMID",
+    "CLASSID",
+    "CONTRACTID",
+    "WAREHOUSEID",
+)
+DIMENSIONS = LOCATION_DEPARTMENT + OTHER_DIMENSIONS
+# An Order Entry line has its item and warehouse among its own fields, before its dimensions.
+SO_LINE_DIMENSIONS = tuple(name for name in OTHER_DIMENSIONS if name not in ("ITEMID", "WAREHOUSEID"))
+
 
 class Kind(Enum):
     """How a field's text is read, checked and compared."""

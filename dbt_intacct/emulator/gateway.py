@@ -22,7 +22,7 @@ from lxml import etree
 from dbt_intacct.emulator import gateway_errors as errors
 from dbt_intacct.emulator import legacy, reads, writes
 from dbt_intacct.emulator.catalogue import Catalogue
-from dbt_intacct.emulator.context import FunctionContext, Outcome, ResultSets
+from dbt_intacct.emulator.context import FunctionAnswer, FunctionContext, ResultSets
 from dbt_intacct.emulator.gateway_errors import (
     AuthenticationFailed,
     FunctionFailed,
@@ -42,7 +42,7 @@ from dbt_intacct.emulator.xmlio import (
     write_errors,
 )
 
-GENERIC_FUNCTIONS: dict[str, Callable[[FunctionContext, etree._Element], Outcome]] = {
+GENERIC_FUNCTIONS: dict[str, Callable[[FunctionContext, etree._Element], FunctionAnswer]] = {
     "create": writes.create,
     "update": writes.update,
     "delete": writes.delete,
@@ -102,7 +102,7 @@ class FunctionResult:
     function: str
     controlid: str
     status: str  # success | failure | aborted
-    outcome: Outcome | None = None
+    answer: FunctionAnswer | None = None
     errors: tuple[GatewayError, ...] = ()
 
 
@@ -180,7 +180,7 @@ class Gateway:
             transactional = operation.get("transaction", "false").lower() == "true"
             results, signed = self._run(functions, control, signed, transactional, endpoint)
             # Failed functions spend nothing, except the records a create or update wrote before failing.
-            billed = sum(r.outcome.billable for r in results if r.outcome is not None)
+            billed = sum(r.answer.billable for r in results if r.answer is not None)
             statuses = Counter(r.status for r in results)
             counts.update(
                 functions=len(results),
@@ -385,23 +385,23 @@ class Gateway:
             with self.store.savepoint():
                 try:
                     if name == "getAPISession":
-                        outcome, signed = self._get_api_session(body[0], signed, endpoint)
+                        answer, signed = self._get_api_session(body[0], signed, endpoint)
                     else:
-                        outcome = self._dispatch(ctx, body[0], name, control)
+                        answer = self._dispatch(ctx, body[0], name, control)
                 except PartlyWritten as written:
                     partial = written  # keep what it wrote: leave the savepoint normally
                 else:
                     if control.uniqueid:
                         self.store.mark_completed(controlid, ctx.now.isoformat(timespec="seconds"))
             if partial is not None:
-                return FunctionResult(name, controlid, "failure", partial.outcome, partial.errors), signed
-            return FunctionResult(name, controlid, "success", outcome), signed
+                return FunctionResult(name, controlid, "failure", partial.answer, partial.errors), signed
+            return FunctionResult(name, controlid, "success", answer), signed
         except FunctionFailed as failed:
             return FunctionResult(name, controlid, "failure", errors=failed.errors), signed
 
     def _dispatch(
         self, ctx: FunctionContext, element: etree._Element, name: str, control: ControlBlock
-    ) -> Outcome:
+    ) -> FunctionAnswer:
         handler = FUNCTIONS.get(name)
         if handler is None:
             raise FunctionFailed(errors.parse_error(f"'{name}' is not a function the gateway knows."))
@@ -411,7 +411,7 @@ class Gateway:
 
     def _get_api_session(
         self, element: etree._Element, signed: Signed, endpoint: str
-    ) -> tuple[Outcome, Signed]:
+    ) -> tuple[FunctionAnswer, Signed]:
         requested = child_text(element, "locationid")
         locationid = signed.locationid if requested is None else requested
         if locationid:
@@ -434,7 +434,7 @@ class Gateway:
         sub(api, "sessionid", session_id)
         sub(api, "endpoint", endpoint)
         sub(api, "locationid", locationid)
-        return Outcome(billable=0, data=data), new
+        return FunctionAnswer(billable=0, data=data), new
 
 
 class _RollBack(Exception):
@@ -527,14 +527,14 @@ def _success(control: ControlBlock, signed: Signed, results: list[FunctionResult
         sub(node, "status", result.status)
         sub(node, "function", result.function)
         sub(node, "controlid", result.controlid)
-        if result.status == "success" and result.outcome is not None:
-            if result.outcome.key is not None:
-                sub(node, "key", result.outcome.key)
-            if result.outcome.data is not None:
-                node.append(result.outcome.data)
+        if result.status == "success" and result.answer is not None:
+            if result.answer.key is not None:
+                sub(node, "key", result.answer.key)
+            if result.answer.data is not None:
+                node.append(result.answer.data)
         else:
-            if result.outcome is not None and result.outcome.data is not None:
-                node.append(result.outcome.data)
+            if result.answer is not None and result.answer.data is not None:
+                node.append(result.answer.data)
             elif result.function in ("create", "update"):
                 sub(node, "data", listtype="objects", count="0")
             write_errors(node, result.errors)

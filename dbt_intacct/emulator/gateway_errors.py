@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from dbt_intacct.emulator.context import Outcome
+    from dbt_intacct.emulator.context import FunctionAnswer
 
 # Documented numbers (API.md section 4).
 XML_PARSE = "XL03000003"
@@ -54,8 +54,8 @@ class FunctionFailed(Exception):
 class PartlyWritten(FunctionFailed):
     """A create or update failed on one object after writing the ones before it, which stay written."""
 
-    def __init__(self, outcome: Outcome, errors: tuple[GatewayError, ...]) -> None:
-        self.outcome = outcome  # what was written: its data lists those records, its billable counts them
+    def __init__(self, answer: FunctionAnswer, errors: tuple[GatewayError, ...]) -> None:
+        self.answer = answer  # what was written: its data lists those records, its billable counts them
         super().__init__(*errors)
 
 

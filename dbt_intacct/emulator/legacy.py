@@ -18,8 +18,10 @@ from dbt_intacct.emulator import gateway_errors as errors
 from dbt_intacct.emulator import legacy_schema as schema
 from dbt_intacct.emulator import receivables
 from dbt_intacct.emulator.catalogue import OBJECTS, PAYMENT_METHODS, natural_id
-from dbt_intacct.emulator.context import FunctionContext, Outcome
+from dbt_intacct.emulator.context import FunctionAnswer, FunctionContext
 from dbt_intacct.emulator.fields import (
+    DIMENSIONS,
+    SO_LINE_DIMENSIONS,
     Field,
     Kind,
     Record,
@@ -35,22 +37,8 @@ from dbt_intacct.emulator.fields import (
 from dbt_intacct.emulator.rules import Rules
 from dbt_intacct.emulator.writes import check_payment_header, create_record, delete_record, store_new
 
-Handler = Callable[[FunctionContext, etree._Element], Outcome]
+Handler = Callable[[FunctionContext, etree._Element], FunctionAnswer]
 ACTIONS = ("Draft", "Submit")
-AR_DIMENSIONS = (
-    "locationid",
-    "departmentid",
-    "projectid",
-    "taskid",
-    "costtypeid",
-    "customerid",
-    "vendorid",
-    "employeeid",
-    "itemid",
-    "classid",
-    "contractid",
-    "warehouseid",
-)
 SO_STATES = ("Draft", "Pending", "Closed")
 
 
@@ -174,7 +162,7 @@ def _ar_line(
         "DEFERREDREVACCOUNT": _text(line, "defrevaccount"),
         "REVRECSTARTDATE": _date(line, "revrecstartdate"),
         "REVRECENDDATE": _date(line, "revrecenddate"),
-        **{name.upper(): _text(line, name) for name in AR_DIMENSIONS},
+        **{name: _text(line, name.lower()) for name in DIMENSIONS},
         **_custom_fields(rules, line, scope, where),
     }
     _typed(rules, line, "totalpaid", Kind.DECIMAL, where)
@@ -213,7 +201,7 @@ def _store_ar(ctx: FunctionContext, object_name: str, record: Record) -> Record:
 # --- invoices -----------------------------------------------------------------------------------
 
 
-def create_invoice(ctx: FunctionContext, element: etree._Element) -> Outcome:
+def create_invoice(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     """``create_invoice``: an ARINVOICE; answers ``<key>`` = RECORDNO."""
     data = schema.read_legacy(element, schema.CREATE_INVOICE, "create_invoice")
     rules = Rules(ctx, "Invoice", "create")
@@ -259,7 +247,7 @@ def create_invoice(ctx: FunctionContext, element: etree._Element) -> Outcome:
     }
     _typed(rules, data, "nogl", Kind.BOOLEAN)
     stored = _store_ar(ctx, "ARINVOICE", record)
-    return Outcome(billable=1, key=stored["RECORDNO"])
+    return FunctionAnswer(billable=1, key=stored["RECORDNO"])
 
 
 def _find(
@@ -325,7 +313,7 @@ def _tagged_items(
     return [(node.tag, queues[node.tag].pop(0)) for node in group_node if node.tag in queues]
 
 
-def update_invoice(ctx: FunctionContext, element: etree._Element) -> Outcome:
+def update_invoice(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     """``update_invoice key=RECORDNO`` (or ``externalkey="true"``): header, line edits, new lines."""
     data = schema.read_legacy(element, schema.UPDATE_INVOICE, "update_invoice")
     rules = Rules(ctx, "Invoice", "update")
@@ -401,10 +389,10 @@ def update_invoice(ctx: FunctionContext, element: etree._Element) -> Outcome:
     ctx.store.replace(
         "ARINVOICE", int(existing["RECORDNO"]), natural_id(OBJECTS["ARINVOICE"], updated), updated
     )
-    return Outcome(billable=1)
+    return FunctionAnswer(billable=1)
 
 
-def delete_invoice(ctx: FunctionContext, element: etree._Element) -> Outcome:
+def delete_invoice(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     """``delete_invoice key=RECORDNO``; an invoice with payments applied cannot be deleted."""
     data = schema.read_legacy(element, schema.DELETE_INVOICE, "delete_invoice")
     existing = _find(ctx, "ARINVOICE", _text(data, "@key"), False, "Invoice", "delete", "RECORDNO")
@@ -416,13 +404,13 @@ def delete_invoice(ctx: FunctionContext, element: etree._Element) -> Outcome:
             "Reverse the payments first.",
         )
     ctx.store.delete("ARINVOICE", int(existing["RECORDNO"]))
-    return Outcome(billable=1)
+    return FunctionAnswer(billable=1)
 
 
 # --- adjustments and payments -------------------------------------------------------------------
 
 
-def create_aradjustment(ctx: FunctionContext, element: etree._Element) -> Outcome:
+def create_aradjustment(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     """``create_aradjustment``: an ARADJUSTMENT (positive lines debit memo, negative credit memo)."""
     data = schema.read_legacy(element, schema.CREATE_ARADJUSTMENT, "create_aradjustment")
     rules = Rules(ctx, "AR Adjustment", "create")
@@ -449,10 +437,10 @@ def create_aradjustment(ctx: FunctionContext, element: etree._Element) -> Outcom
     }
     _typed(rules, data, "nogl", Kind.BOOLEAN)
     stored = _store_ar(ctx, "ARADJUSTMENT", record)
-    return Outcome(billable=1, key=stored["RECORDNO"])
+    return FunctionAnswer(billable=1, key=stored["RECORDNO"])
 
 
-def create_arpayment(ctx: FunctionContext, element: etree._Element) -> Outcome:
+def create_arpayment(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     """``create_arpayment``: an ARPYMT, applied to the invoices its ``arpaymentitem`` elements name."""
     data = schema.read_legacy(element, schema.CREATE_ARPAYMENT, "create_arpayment")
     spec = OBJECTS["ARPYMT"]
@@ -493,7 +481,7 @@ def create_arpayment(ctx: FunctionContext, element: etree._Element) -> Outcome:
     )
     check_payment_header(rules, record)
     stored = store_new(ctx, spec, record, rules)
-    return Outcome(billable=1, key=stored["RECORDNO"])
+    return FunctionAnswer(billable=1, key=stored["RECORDNO"])
 
 
 # --- Order Entry transactions -------------------------------------------------------------------
@@ -529,11 +517,7 @@ def _so_line(rules: Rules, line: Mapping[str, Any], number: int, existing: Recor
         "FULFILLMENTSTATUS": _text(line, "fulfillmentstatus"),
         "TASKNO": _text(line, "taskno"),
         "BILLINGTEMPLATE": _text(line, "billingtemplate"),
-        **{
-            name.upper(): _text(line, name)
-            for name in ("projectid", "taskid", "costtypeid", "customerid", "vendorid", "employeeid")
-        },
-        **{name.upper(): _text(line, name) for name in ("classid", "contractid")},
+        **{name: _text(line, name.lower()) for name in SO_LINE_DIMENSIONS},
         **_custom_fields(rules, line, "SODOCUMENTENTRY", where),
     }
     if existing is None:
@@ -555,7 +539,7 @@ def _so_totals(record: Record) -> Record:
     return {**record, "SUBTOTAL": money(total), "TOTAL": money(total)}
 
 
-def create_sotransaction(ctx: FunctionContext, element: etree._Element) -> Outcome:
+def create_sotransaction(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     """``create_sotransaction``: an SODOCUMENT; answers ``<key>`` = DOCID, e.g. ``Sales Order-SO0001``."""
     data = schema.read_legacy(element, schema.CREATE_SOTRANSACTION, "create_sotransaction")
     definition_name = _text(data, "transactiontype").strip()
@@ -609,10 +593,10 @@ def create_sotransaction(ctx: FunctionContext, element: etree._Element) -> Outco
         drop_blanks({"RECORDNO": str(recordno), **record, "WHENMODIFIED": us_timestamp(ctx.now)})
     )
     ctx.store.insert("SODOCUMENT", recordno, docid, stored)
-    return Outcome(billable=1, key=docid)
+    return FunctionAnswer(billable=1, key=docid)
 
 
-def update_sotransaction(ctx: FunctionContext, element: etree._Element) -> Outcome:
+def update_sotransaction(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     """``update_sotransaction key=DOCID``: header changes, line edits by 1-based line_num, new lines."""
     data = schema.read_legacy(element, schema.UPDATE_SOTRANSACTION, "update_sotransaction")
     existing = _find(
@@ -675,15 +659,15 @@ def update_sotransaction(ctx: FunctionContext, element: etree._Element) -> Outco
     updated["WHENMODIFIED"] = us_timestamp(ctx.now)
     updated = _so_totals(updated)
     ctx.store.replace("SODOCUMENT", int(existing["RECORDNO"]), existing["DOCID"], updated)
-    return Outcome(billable=1)
+    return FunctionAnswer(billable=1)
 
 
-def delete_sotransaction(ctx: FunctionContext, element: etree._Element) -> Outcome:
+def delete_sotransaction(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     """``delete_sotransaction key=DOCID``."""
     data = schema.read_legacy(element, schema.DELETE_SOTRANSACTION, "delete_sotransaction")
     existing = _find(ctx, "SODOCUMENT", _text(data, "@key"), False, "Sales Transaction", "delete", "DOCID")
     ctx.store.delete("SODOCUMENT", int(existing["RECORDNO"]))
-    return Outcome(billable=1)
+    return FunctionAnswer(billable=1)
 
 
 # --- customers and contacts ---------------------------------------------------------------------
@@ -691,7 +675,7 @@ def delete_sotransaction(ctx: FunctionContext, element: etree._Element) -> Outco
 
 def _delete_by_name(
     ctx: FunctionContext, element: etree._Element, function: str, object_name: str
-) -> Outcome:
+) -> FunctionAnswer:
     spec = OBJECTS[object_name]
     element_spec = schema.DELETE_CUSTOMER if object_name == "CUSTOMER" else schema.DELETE_CONTACT
     data = schema.read_legacy(element, element_spec, function)
@@ -700,20 +684,20 @@ def _delete_by_name(
         ctx, object_name, _text(data, f"@{attribute}"), False, spec.label, "delete", str(spec.id_field)
     )
     delete_record(ctx, spec, existing, Rules(ctx, spec.label, "delete"))
-    return Outcome(billable=1)
+    return FunctionAnswer(billable=1)
 
 
-def delete_customer(ctx: FunctionContext, element: etree._Element) -> Outcome:
+def delete_customer(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     """``<delete_customer customerid="C1"/>``."""
     return _delete_by_name(ctx, element, "delete_customer", "CUSTOMER")
 
 
-def delete_contact(ctx: FunctionContext, element: etree._Element) -> Outcome:
+def delete_contact(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     """``<delete_contact contactname="Jane"/>``."""
     return _delete_by_name(ctx, element, "delete_contact", "CONTACT")
 
 
-def create_contact(ctx: FunctionContext, element: etree._Element) -> Outcome:
+def create_contact(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     """``create_contact`` (2.1 style, lower-case elements): a CONTACT; answers ``<key>`` = CONTACTNAME."""
     data = schema.read_legacy(element, schema.CREATE_CONTACT, "create_contact")
     spec = OBJECTS["CONTACT"]
@@ -730,7 +714,7 @@ def create_contact(ctx: FunctionContext, element: etree._Element) -> Outcome:
         else:
             record[name.upper()] = _checked(rules, fields[name.upper()], value)
     stored = create_record(ctx, spec, drop_blanks(record), rules)
-    return Outcome(billable=1, key=stored["CONTACTNAME"])
+    return FunctionAnswer(billable=1, key=stored["CONTACTNAME"])
 
 
 def _checked(rules: Rules, field: Field, value: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from lxml import etree
 
 from dbt_intacct.emulator import gateway_errors as errors
+from dbt_intacct.emulator.fields import OTHER_DIMENSIONS, SO_LINE_DIMENSIONS
 
 
 @dataclass(frozen=True)
@@ -63,21 +64,6 @@ CUSTOM_FIELDS = g(
 )
 EXCHANGE = (t("basecurr"), t("currency"), d("exchratedate"), either(t("exchratetype"), t("exchrate")))
 TAX_ENTRIES = g("taxentries", g("taxentry", t("detailid"), t("trx_tax"), repeat=True))
-DIMENSIONS = tuple(
-    t(name)
-    for name in (
-        "projectid",
-        "taskid",
-        "costtypeid",
-        "customerid",
-        "vendorid",
-        "employeeid",
-        "itemid",
-        "classid",
-        "contractid",
-        "warehouseid",
-    )
-)
 
 
 def contact_ref(name: str) -> Element:
@@ -103,7 +89,9 @@ def ar_line(name: str, invoice: bool, amount_required: bool, repeat: bool = True
     revrec: tuple[Item, ...] = (
         (t("revrectemplate"), t("defrevaccount"), d("revrecstartdate"), d("revrecenddate")) if invoice else ()
     )
-    return g(name, *head, *revrec, *DIMENSIONS, TAX_ENTRIES, repeat=repeat, **extra)
+    # locationid and departmentid are in the head: a line lists them before its other dimensions.
+    dimensions = tuple(t(name.lower()) for name in OTHER_DIMENSIONS)
+    return g(name, *head, *revrec, *dimensions, TAX_ENTRIES, repeat=repeat, **extra)
 
 
 def so_line(name: str, fields_required: bool, **extra: Any) -> Element:
@@ -142,14 +130,7 @@ def so_line(name: str, fields_required: bool, **extra: Any) -> Element:
         d("revrecstartdate"),
         d("revrecenddate"),
         t("renewalmacro"),
-        t("projectid"),
-        t("taskid"),
-        t("costtypeid"),
-        t("customerid"),
-        t("vendorid"),
-        t("employeeid"),
-        t("classid"),
-        t("contractid"),
+        *(t(dimension.lower()) for dimension in SO_LINE_DIMENSIONS),
         t("fulfillmentstatus"),
         t("taskno"),
         t("billingtemplate"),

@@ -12,7 +12,7 @@ from lxml import etree
 
 from dbt_intacct.emulator import gateway_errors as errors
 from dbt_intacct.emulator.catalogue import ObjectSpec
-from dbt_intacct.emulator.context import FunctionContext, Outcome, PendingPage, ResultSets
+from dbt_intacct.emulator.context import FunctionAnswer, FunctionContext, PendingPage, ResultSets
 from dbt_intacct.emulator.fields import Field, FieldSelection, Record, field_at, project
 from dbt_intacct.emulator.query import QueryError, compile_filter, compile_query_string, sort_key
 from dbt_intacct.emulator.xmlio import child, child_text, write_value
@@ -97,7 +97,7 @@ def _rows(
         write_value(data, tag, project(record, selection))
 
 
-def _by_keys(ctx: FunctionContext, element: etree._Element, by_name: bool) -> Outcome:
+def _by_keys(ctx: FunctionContext, element: etree._Element, by_name: bool) -> FunctionAnswer:
     _check_format(element)
     spec = _object(ctx, element)
     if by_name and spec.id_field is None:
@@ -119,15 +119,15 @@ def _by_keys(ctx: FunctionContext, element: etree._Element, by_name: bool) -> Ou
                 found.append(record)
     data = etree.Element("data", listtype=spec.name, count=str(len(found)))
     _rows(data, spec.name, found, selection)
-    return Outcome(billable=1, data=data)
+    return FunctionAnswer(billable=1, data=data)
 
 
-def read(ctx: FunctionContext, element: etree._Element) -> Outcome:
+def read(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     """``<read>``: records by RECORDNO; keys that do not exist are left out."""
     return _by_keys(ctx, element, by_name=False)
 
 
-def read_by_name(ctx: FunctionContext, element: etree._Element) -> Outcome:
+def read_by_name(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     """``<readByName>``: records by their ID field (CUSTOMERID, CONTACTNAME, DOCID ...)."""
     return _by_keys(ctx, element, by_name=True)
 
@@ -151,7 +151,7 @@ def _page_data(result_sets: ResultSets, page: PendingPage, listtype: str) -> etr
     return data
 
 
-def read_by_query(ctx: FunctionContext, element: etree._Element) -> Outcome:
+def read_by_query(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     """``<readByQuery>``: the legacy query string, paged; the rest waits for readMore."""
     _check_format(element)
     spec = _object(ctx, element)
@@ -165,16 +165,16 @@ def read_by_query(ctx: FunctionContext, element: etree._Element) -> Outcome:
     page = PendingPage(
         spec, selection, matched, pagesize, len(matched), time.monotonic() + ResultSets.LIFETIME_SECONDS
     )
-    return Outcome(billable=1, data=_page_data(ctx.result_sets, page, spec.name.lower()))
+    return FunctionAnswer(billable=1, data=_page_data(ctx.result_sets, page, spec.name.lower()))
 
 
-def read_more(ctx: FunctionContext, element: etree._Element) -> Outcome:
+def read_more(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     """``<readMore><resultId>..</resultId></readMore>``: the next page of a readByQuery."""
     result_id = child_text(element, "resultId") or ""
     page = ctx.result_sets.take(result_id)
     if page is None:
         raise _failed(f"There is no open result with resultId '{result_id}' (unknown, used up or expired)")
-    return Outcome(billable=1, data=_page_data(ctx.result_sets, page, page.spec.name.lower()))
+    return FunctionAnswer(billable=1, data=_page_data(ctx.result_sets, page, page.spec.name.lower()))
 
 
 def _flag(element: etree._Element | None, name: str) -> bool:
@@ -183,7 +183,7 @@ def _flag(element: etree._Element | None, name: str) -> bool:
     return (child_text(element, name) or "").lower() == "true"
 
 
-def query(ctx: FunctionContext, element: etree._Element) -> Outcome:
+def query(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     """``<query>``: structured filter, selected fields, order, and offset paging."""
     spec = _object(ctx, element)
     select = child(element, "select")
@@ -224,4 +224,4 @@ def query(ctx: FunctionContext, element: etree._Element) -> Outcome:
         numremaining=str(max(0, len(matched) - offset - len(shown))),
     )
     _rows(data, spec.name, shown, selection)
-    return Outcome(billable=1, data=data)
+    return FunctionAnswer(billable=1, data=data)

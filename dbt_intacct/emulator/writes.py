@@ -16,7 +16,7 @@ from lxml import etree
 from dbt_intacct.emulator import gateway_errors as errors
 from dbt_intacct.emulator import receivables
 from dbt_intacct.emulator.catalogue import ObjectSpec, natural_id
-from dbt_intacct.emulator.context import FunctionContext, Outcome
+from dbt_intacct.emulator.context import FunctionAnswer, FunctionContext
 from dbt_intacct.emulator.fields import (
     Field,
     Kind,
@@ -269,7 +269,7 @@ def _each_object(
     element: etree._Element,
     verb: str,
     write: Callable[[ObjectSpec, etree._Element], Record],
-) -> Outcome:
+) -> FunctionAnswer:
     """Write the objects of a create or update in order, each as its own unit.
 
     As Intacct answers, objects written before one fails stay written and are listed in the failed
@@ -286,12 +286,12 @@ def _each_object(
             if not summaries:
                 raise
             raise errors.PartlyWritten(
-                Outcome(billable=len(summaries), data=_objects_data(summaries)), failed.errors
+                FunctionAnswer(billable=len(summaries), data=_objects_data(summaries)), failed.errors
             ) from None
-    return Outcome(billable=len(summaries), data=_objects_data(summaries))
+    return FunctionAnswer(billable=len(summaries), data=_objects_data(summaries))
 
 
-def create(ctx: FunctionContext, element: etree._Element) -> Outcome:
+def create(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     """``<create>`` with one or more objects, possibly of different types."""
 
     def write(spec: ObjectSpec, node: etree._Element) -> Record:
@@ -345,7 +345,7 @@ def _update_one(ctx: FunctionContext, spec: ObjectSpec, node: etree._Element) ->
     return merged
 
 
-def update(ctx: FunctionContext, element: etree._Element) -> Outcome:
+def update(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     """``<update>``: by RECORDNO or by the ID field; omitted fields stay, empty ones are cleared."""
     return _each_object(ctx, element, "update", lambda spec, node: _update_one(ctx, spec, node))
 
@@ -357,7 +357,7 @@ def delete_record(ctx: FunctionContext, spec: ObjectSpec, record: Record, rules:
     ctx.store.delete(spec.name, int(record["RECORDNO"]))
 
 
-def delete(ctx: FunctionContext, element: etree._Element) -> Outcome:
+def delete(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     """``<delete><object>X</object><keys>RECORDNO,RECORDNO</keys></delete>``."""
     object_node = next((n for n in element if n.tag == "object"), None)
     keys_node = next((n for n in element if n.tag == "keys"), None)
@@ -381,4 +381,4 @@ def delete(ctx: FunctionContext, element: etree._Element) -> Outcome:
                 spec.label, "delete", f"Cannot find {spec.label} with key '{key}' to delete."
             )
         delete_record(ctx, spec, record, rules)
-    return Outcome(billable=len(keys))
+    return FunctionAnswer(billable=len(keys))

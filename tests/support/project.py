@@ -6,7 +6,7 @@ import json
 import os
 import textwrap
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,25 +130,22 @@ class DbtProject:
     def build(self) -> None:
         self.dbt("build")
 
-    def cli(self, *args: str) -> Result:
-        runner = CliRunner()
-        with _cwd(self.root):
-            return runner.invoke(
-                main,
-                [*args, "--project-dir", str(self.root), "--profiles-dir", str(self.root)],
-                catch_exceptions=False,
-            )
+    def cli(self, *args: str, env: Mapping[str, str | None] | None = None) -> Result:
+        """The CLI in the project, with its directory and profiles named by flags."""
+        return run_cli(
+            [*args, "--project-dir", str(self.root), "--profiles-dir", str(self.root)], cwd=self.root, env=env
+        )
 
-    def sync(self, *args: str, command: str = "sync") -> SyncRun:
-        result = self.cli(command, *args)
+    def sync(self, *args: str, command: str = "sync", env: Mapping[str, str | None] | None = None) -> SyncRun:
+        result = self.cli(command, *args, env=env)
         path = self.root / "target" / "intacct_run_results.json"
         results = json.loads(path.read_text()) if path.exists() and result.exit_code != 2 else {}
         if path.exists():
             path.unlink()
         return SyncRun(exit_code=result.exit_code, output=result.output, results=results)
 
-    def plan(self, *args: str) -> SyncRun:
-        return self.sync(*args, command="plan")
+    def plan(self, *args: str, env: Mapping[str, str | None] | None = None) -> SyncRun:
+        return self.sync(*args, command="plan", env=env)
 
     # -- the warehouse, read directly -------------------------------------------------------------
     def query(self, sql: str) -> list[tuple[Any, ...]]:
@@ -188,6 +185,12 @@ class DbtProject:
             return
         for schema in (self.schema, self.state_schema):
             self.query(f'drop schema if exists "{schema}" cascade')
+
+
+def run_cli(args: Sequence[str], *, cwd: Path, env: Mapping[str, str | None] | None = None) -> Result:
+    """`dbt-intacct ARGS` in-process from `cwd`, with `env` added to (None: removed from) the environment."""
+    with _cwd(cwd):
+        return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
 
 
 @contextmanager

@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+import click
 
-from dbt_intacct.config import Connection, IntacctConfig, load_config
+from dbt_intacct.cli.exit_codes import EXIT_FAILED, EXIT_OK
+from dbt_intacct.cli.params import COMMAND_SETTINGS, dbt_args, dbt_project_options, state_schema_option
 from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
 from dbt_intacct.errors import DbtIntacctError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from dbt_intacct.config import Connection, IntacctConfig
+
+
+@click.command(
+    short_help="Check intacct.yml, the login, the warehouse and the state.", context_settings=COMMAND_SETTINGS
+)
+@dbt_project_options
+@state_schema_option
+def debug(**kwargs: Any) -> None:
+    """Check intacct.yml, the Intacct login, the warehouse connection and the state tables."""
+    from dbt_intacct.observe.console import stdout_console
+
+    sys.exit(run_debug(dbt_args(kwargs), kwargs["state_schema"], kwargs["target_path"], stdout_console()))
 
 
 def run_debug(args: DbtArgs, state_schema: str | None, target_path: str, console: Console) -> int:
     """Run the checks in order, print one line each, and return the exit code (0 all passed, 1 not)."""
+    # Loaded here, not at start-up: intacct.yml's validation (pydantic) doubles the CLI's import time.
+    from dbt_intacct.config import load_config
+
     failures = 0
 
     def check(label: str, action: Callable[[], str]) -> bool:
@@ -71,9 +94,9 @@ def run_debug(args: DbtArgs, state_schema: str | None, target_path: str, console
     )
     if failures:
         console.print(f"[red]{failures} check(s) failed.[/red]")
-        return 1
+        return EXIT_FAILED
     console.print("[green]All checks passed![/green]")
-    return 0
+    return EXIT_OK
 
 
 def _login(connection: Connection) -> str:

@@ -1,0 +1,161 @@
+"""`sync` and `plan`: the selected models' changes, sent to Intacct or only priced."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from dbt_intacct.cli.exit_codes import EXIT_FAILED, EXIT_USAGE, print_error
+from dbt_intacct.cli.params import (
+    COMMAND_SETTINGS,
+    dbt_args,
+    dbt_option,
+    dbt_project_options,
+    log_format_option,
+    selection,
+    selection_options,
+    state_schema_option,
+)
+from dbt_intacct.errors import ConfigError, DbtIntacctError, Interrupted
+
+
+def _run_sync(kwargs: dict[str, Any], dry_run: bool) -> int:
+    from dbt_intacct.observe.console import (
+        ConsoleProgress,
+        JsonProgress,
+        print_budget,
+        print_errors,
+        print_samples,
+        stdout_console,
+        summary_table,
+    )
+    from dbt_intacct.results import Progress
+    from dbt_intacct.sync.task import SyncOptions, SyncTask
+
+    json_log = kwargs.get("log_format") == "json"
+    console = stdout_console()
+    options = SyncOptions(
+        dbt=dbt_args(kwargs),
+        selection=selection(kwargs),
+        dry_run=dry_run,
+        full_refresh=kwargs.get("full_refresh", False),
+        state_schema=kwargs["state_schema"],
+        target_path=kwargs["target_path"],
+        max_transactions=kwargs.get("max_transactions"),
+        lock_timeout=kwargs.get("lock_timeout") or 0.0,
+    )
+    progress: Progress = JsonProgress() if json_log else ConsoleProgress(console)
+    task = SyncTask(options, progress)
+    try:
+        result = task.run()
+    except Interrupted as stop:
+        # Stopped before the run started: nothing was sent.
+        if json_log:
+            JsonProgress().emit("run_failed", exit_code=stop.exit_code, error=str(stop), sent=False)
+        else:
+            print_error(console, RuntimeError(f"{stop} before the run started; nothing was sent to Intacct."))
+        return stop.exit_code
+    except ConfigError as exc:
+        if json_log:
+            JsonProgress().emit("run_failed", exit_code=EXIT_USAGE, error=str(exc), sent=False)
+        else:
+            print_error(console, exc)
+            console.print("Nothing was sent to Intacct.", highlight=False)
+        return EXIT_USAGE
+    except DbtIntacctError as exc:
+        if json_log:
+            JsonProgress().emit("run_failed", exit_code=EXIT_FAILED, error=str(exc))
+        else:
+            print_error(console, exc)
+        return EXIT_FAILED
+    except Exception as exc:
+        if os.environ.get("DBT_INTACCT_DEBUG"):
+            raise
+        message = f"unexpected {type(exc).__name__}: {exc} (set DBT_INTACCT_DEBUG=1 for the traceback)"
+        if json_log:
+            JsonProgress().emit("run_failed", exit_code=EXIT_FAILED, error=message)
+        else:
+            print_error(console, RuntimeError(message))
+        return EXIT_FAILED
+    if json_log:
+        JsonProgress().emit("run_finished", exit_code=result.exit_code, **result.to_json())
+        return result.exit_code
+    console.print()
+    console.print(summary_table(result, plan=dry_run))
+    print_budget(console, result, plan=dry_run)
+    print_errors(console, result)
+    if dry_run:
+        print_samples(console, result, kwargs.get("samples", 1))
+        console.print("\nPlan only: nothing was sent to Intacct.", highlight=False)
+    if result.faults:
+        met = ", ".join(f"{kind} x{n}" for kind, n in sorted(result.faults.items()))
+        survived = sum(result.faults_survived.values())
+        console.print(
+            f"Faults met: {met}; {survived} survived with {result.retries} retr"
+            f"{'y' if result.retries == 1 else 'ies'}.",
+            highlight=False,
+        )
+    for line in result.alerts:
+        console.print(line, highlight=False, markup=False)
+    if result.message:
+        console.print(f"[red]{result.message}[/red]", highlight=False)
+    verdict = "Completed successfully" if result.exit_code == 0 else "Completed with errors"
+    colour = "green" if result.exit_code == 0 else "red"
+    console.print(
+        f"\n[{colour}]{verdict}[/{colour}]  run {result.run_id}  "
+        f"(details: {options.target_path}/intacct_run_results.json"
+        + ("" if dry_run else f", `dbt-intacct show {result.run_id}`")
+        + ")",
+        highlight=False,
+    )
+    return result.exit_code
+
+
+@click.command(short_help="Send the selected models' changes to Intacct.", context_settings=COMMAND_SETTINGS)
+@dbt_project_options
+@selection_options
+@state_schema_option
+@dbt_option(
+    "--full-refresh",
+    variable="DBT_FULL_REFRESH",
+    is_flag=True,
+    help="Send every row of update/upsert models again.",
+)
+@click.option("--dry-run", is_flag=True, help="Plan only: show what would be sent, send nothing.")
+@click.option(
+    "--max-transactions",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Refuse to start (nothing sent, exit 2) if the run would spend more Intacct API transactions.",
+)
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for another sync on the same state schema and connection (0: refuse at once).",
+)
+@log_format_option
+def sync(**kwargs: Any) -> None:
+    """Send the selected models' changes to Intacct."""
+    sys.exit(_run_sync(kwargs, dry_run=kwargs.pop("dry_run")))
+
+
+@click.command(
+    short_help="What a sync would do, priced in API transactions; sends nothing.",
+    context_settings=COMMAND_SETTINGS,
+)
+@dbt_project_options
+@selection_options
+@state_schema_option
+@dbt_option(
+    "--full-refresh", variable="DBT_FULL_REFRESH", is_flag=True, help="Plan as if every row were sent again."
+)
+@click.option("--samples", type=int, default=1, show_default=True, help="Sample payloads to show per action.")
+@log_format_option
+def plan(**kwargs: Any) -> None:
+    """Show what a sync would do, per model, priced in Intacct API transactions; send nothing."""
+    sys.exit(_run_sync(kwargs, dry_run=True))
