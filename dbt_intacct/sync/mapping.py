@@ -14,7 +14,6 @@ from jinja2 import Template
 from dbt_intacct.errors import RowRejected
 from dbt_intacct.objects import RecordRef
 from dbt_intacct.sync.spec import (
-    TEMPLATE_ENV,
     ArraySource,
     ColumnSource,
     ConstantSource,
@@ -23,6 +22,7 @@ from dbt_intacct.sync.spec import (
     SyncSpec,
     TemplateSource,
 )
+from dbt_intacct.sync.templates import TEMPLATE_ENV
 
 # What other models' rows became in Intacct, by (model unique_id, row key): for `record_of`.
 References = Mapping[tuple[str, str], "ReferencedRecord"]
