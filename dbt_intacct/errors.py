@@ -5,6 +5,8 @@
 - ``IntacctError``: the Intacct side failed as a whole (not one row):
   ``TransientIntacctError`` may be retried, ``TerminalIntacctError`` must stop the run.
 - ``RowRejected``: one row cannot become a valid Intacct function; only that row fails.
+- ``ArtifactError``: a file the tool writes (run results, the report) could not be written; the previous
+  one is left whole.
 """
 
 from __future__ import annotations
@@ -67,3 +69,7 @@ class RowRejected(DbtIntacctError):
         self.field = field
         self.reason = reason
         super().__init__(f"{field}: {reason}" if field else reason)
+
+
+class ArtifactError(DbtIntacctError):
+    """An artifact (run results, the report) could not be written; the previous file is left whole."""
