@@ -4,6 +4,7 @@ Two limits, counted rather than timed, so a row renders or is rejected the same 
 
 - **Size**: every value a template computes (text, a list, a number) and the text it renders hold at most
   `MAX_TEMPLATE_CHARS` characters; a list counts one per item plus its items' own sizes, a number its digits.
+  A product or power holds at most `MAX_TEMPLATE_DIGITS` digits.
   Whatever could allocate more (`*`, `**`, `+`, `%`, `~`, `str.center`, `|indent`, `|join`, ...) is checked
   from its operands' sizes before it runs; every other result is measured as soon as it exists.
 - **Steps**: one row's rendering takes at most `MAX_TEMPLATE_STEPS` steps. A loop iteration counts one step
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import re
 import types
-from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, Sequence, ValuesView
 from contextvars import ContextVar
 from decimal import Decimal
 from functools import update_wrapper, wraps
@@ -31,6 +32,8 @@ from jinja2.visitor import NodeTransformer
 from markupsafe import EscapeFormatter, Markup
 
 MAX_TEMPLATE_CHARS = 100_000
+# Python's own limit for printing an int; multiplying bigger ones costs far more than their size says.
+MAX_TEMPLATE_DIGITS = 4_300
 MAX_TEMPLATE_STEPS = 50_000
 CHARS_PER_STEP = 100
 
@@ -172,16 +175,37 @@ def _check_format_spec(spec: str) -> None:
         _check_width(digits, f"the format spec {spec[:20]!r}")
 
 
-def _check_percent_format(text: str) -> None:
-    """Refuse a `%` format whose widths or precisions would pad past the size limit, or come from `*`."""
+def _check_percent_format(text: str, values: Any) -> None:
+    """Refuse a `%` format whose result would pass the size limit, counted from its conversions' widths
+    and the sizes of the values they print, before Python builds it in one go."""
+    total = len(text)
+    position = 0
+    for key, width, conversion in _percent_conversions(text):
+        if conversion == "%":
+            continue
+        if key is not None:
+            value = values.get(key) if isinstance(values, Mapping) else None
+        else:
+            value = values[position] if isinstance(values, tuple) and position < len(values) else values
+            position += 1
+        # repr() and other types' str() may be several times their size; 400 covers any float.
+        printed = value_size(value) * (1 if isinstance(value, str) and conversion == "s" else 10)
+        total += width + 400 + printed
+        _allow(total, "a %-format")
+
+
+def _percent_conversions(text: str) -> Iterator[tuple[str | None, int, str]]:
+    """Each conversion of a `%` format: its mapping key, its widest width or precision, its type."""
     position = text.find("%")
     while position != -1:
-        i = position + 1
+        i, key, width = position + 1, None, 0
         if text.startswith("(", i):  # a mapping key, whose parentheses may nest
-            depth, i = 1, i + 1
+            depth, start = 1, i + 1
+            i = start
             while i < len(text) and depth:
                 depth += {"(": 1, ")": -1}.get(text[i], 0)
                 i += 1
+            key = text[start : i - 1]
         while i < len(text) and text[i] in "-+ #0":
             i += 1
         for _ in range(2):  # the width, then the precision after a "."
@@ -193,9 +217,13 @@ def _check_percent_format(text: str) -> None:
             while i < len(text) and text[i] in "0123456789":
                 i += 1
             _check_width(text[start:i], "a width or precision in a %-format")
+            width = max(width, int(text[start:i] or 0))
             if not text.startswith(".", i):
                 break
             i += 1
+        while i < len(text) and text[i] in "hlL":
+            i += 1
+        yield key, width, text[i : i + 1]
         position = text.find("%", i + 1)
 
 
@@ -204,12 +232,17 @@ def _check_repeat(left: Any, right: Any) -> None:
         if isinstance(times, int) and isinstance(sequence, str | bytes | list | tuple):
             _allow(value_size(sequence) * max(times, 0), "'*'")
     if isinstance(left, int) and isinstance(right, int):
-        _allow(_digits(left) + _digits(right), "'*'")
+        _allow_digits(_digits(left) + _digits(right), "'*'")
 
 
 def _check_power(base: Any, exponent: Any) -> None:
     if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
-        _allow(exponent * base.bit_length() * 30103 // 100000, "'**'")
+        _allow_digits(exponent * base.bit_length() * 30103 // 100000, "'**'")
+
+
+def _allow_digits(digits: int, what: str) -> None:
+    if digits > MAX_TEMPLATE_DIGITS:
+        raise TemplateLimitExceeded(f"{what} would make a number of more than {MAX_TEMPLATE_DIGITS:,} digits")
 
 
 def _check_sum(left: Any, right: Any) -> None:
@@ -300,7 +333,7 @@ def _check_join_filter(value: Any, args: tuple[Any, ...], kwargs: Mapping[str, A
 
 
 def _check_format_filter(value: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[Any, ...]:
-    _check_percent_format(str(value))
+    _check_percent_format(str(value), kwargs or args)
     return (value, *args)
 
 
@@ -480,9 +513,20 @@ class _Bounding(NodeTransformer):
 
 
 class _BoundedFormatter(SandboxedFormatter):
+    """Checks each field's width before formatting it, and the text printed so far after."""
+
+    printed = 0
+
+    def vformat(self, format_string: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> str:
+        self.printed = len(format_string)
+        return super().vformat(format_string, args, kwargs)
+
     def format_field(self, value: Any, format_spec: str) -> Any:
         _check_format_spec(format_spec)
-        return super().format_field(value, format_spec)
+        field = super().format_field(value, format_spec)
+        self.printed += len(field)
+        _allow(self.printed, "str.format")
+        return field
 
 
 class _BoundedEscapeFormatter(_BoundedFormatter, EscapeFormatter):
@@ -517,7 +561,7 @@ class TemplateSandbox(ImmutableSandboxedEnvironment):
         elif operator == "+":
             _check_sum(left, right)
         elif operator == "%" and isinstance(left, str | bytes):
-            _check_percent_format(left if isinstance(left, str) else left.decode("latin-1"))
+            _check_percent_format(left if isinstance(left, str) else left.decode("latin-1"), right)
         return _produced(self.binop_table[operator](left, right), f"'{operator}'")
 
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:

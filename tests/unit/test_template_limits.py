@@ -21,13 +21,15 @@ FAST_SECONDS = 3.0
 # Each case: a template that would hang, take gigabytes, or grow without bound, and what the reason says.
 SIZE = "characters"
 STEPS = "steps"
+DIGITS = "digits"
 ATTACKS = {
-    "power of a power": ("[[ 9 ** (9 ** 10) ]]", SIZE),
+    "power of a power": ("[[ 9 ** (9 ** 10) ]]", DIGITS),
     "string times a billion": ("[[ 'a' * 10 ** 9 ]]", SIZE),
     "a billion times a string": ("[[ 10 ** 9 * 'a' ]]", SIZE),
     "list times a billion": ("[[ [0] * 10 ** 9 ]]", SIZE),
     "a list of shared big lists": ("[[ ([ [0] * 1000 ] * 1000) | length ]]", SIZE),
-    "big int times big int": ("[% set n = 10 ** 60000 %][[ (n * n) | string | length ]]", SIZE),
+    "big int times big int": ("[% set n = 10 ** 4000 %][[ (n * n) | string | length ]]", DIGITS),
+    "big int arithmetic in a loop": ("[% for a in 'x' * 90000 %][[ (7 ** 80000) % 3 ]][% endfor %]", DIGITS),
     "str.center": ("[[ 'a'.center(10 ** 9) ]]", SIZE),
     "str.ljust": ("[[ 'a'.ljust(10 ** 9) ]]", SIZE),
     "str.rjust": ("[[ 'a'.rjust(10 ** 9) ]]", SIZE),
@@ -44,6 +46,10 @@ ATTACKS = {
     "percent keyed width": ("[[ '%(a)1000000000s' % {'a': 1} ]]", SIZE),
     "bytes percent width": ("[[ '%1000000000d'.encode() % 1 ]]", SIZE),
     "percent star width": ("[[ '%*d' % (10 ** 9, 1) ]]", "'*' width"),
+    "percent repeating a big argument": ("[[ ('%(a)s' * 20000) % {'a': 'x' * 99999} ]]", SIZE),
+    "str.format repeating a big argument": ("[[ ('{0}' * 50000).format('x' * 99999) ]]", SIZE),
+    "str.format_map repeating a big value": ("[[ ('{a}' * 30000).format_map({'a': 'x' * 99999}) ]]", SIZE),
+    "filter format repeating a big argument": ("[[ ('%(a)s' * 20000) | format(a='x' * 99999) ]]", SIZE),
     "int.to_bytes": ("[[ (1).to_bytes(10 ** 9, 'big') ]]", SIZE),
     "concatenation doubling": (
         "[% set a = 'x' * 60000 %]" + "[% set a = a ~ a %]" * 30 + "[[ a | length ]]",
