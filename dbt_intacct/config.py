@@ -184,7 +184,7 @@ _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 # Keys whose values are credentials: an error names them but never shows their value.
 _SECRET_WORDS = ("password", "secret", "token", "key")
-_READS_VARIABLE = re.compile(r"\b(?:env_var|var)\s*\(")
+_READS_VARIABLE = re.compile(r"\benv_var\s*\(")  # env_var() is the only function intacct.yml sees
 _RAW_BLOCK = re.compile(r"\{%-?\s*raw\s*-?%\}")
 _LITERAL_HOW = (
     "write a literal value that contains '{{', '{%' or '{#' inside {% raw %}...{% endraw %} (as in dbt's "
@@ -221,7 +221,7 @@ def _render_string(text: str, source: str, keypath: tuple[str | int, ...]) -> st
         ) from None
     if secret and rendered != text and not _deliberate(text):
         raise ConfigError(
-            f"{where}: Jinja would change this credential (not shown), and it reads no variable: it is "
+            f"{where}: Jinja would change this credential (not shown), and it calls no env_var(): it is "
             f"probably a literal that happens to contain Jinja; {_LITERAL_HOW}"
         )
     # Rendered values stay strings; pydantic turns "50" into 50 for numeric settings only, so a
