@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -169,17 +170,26 @@ def _connection(settings: dict[str, Any], where: str) -> Connection:
         raise ConfigError(f"{where}: " + "; ".join(problems)) from None
 
 
-def _render(value: Any, source: str) -> Any:
+def _render(value: Any, source: str, keypath: tuple[str | int, ...] = ()) -> Any:
     if isinstance(value, str):
-        return _render_string(value, source)
+        return _render_string(value, source, keypath)
     if isinstance(value, list):
-        return [_render(v, source) for v in value]
+        return [_render(v, source, (*keypath, i)) for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {k: _render(v, source) for k, v in value.items()}
+        return {k: _render(v, source, (*keypath, str(k))) for k, v in value.items()}
     return value
 
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+# Keys whose values are credentials: an error names them but never shows their value.
+_SECRET_WORDS = ("password", "secret", "token", "key")
+_READS_VARIABLE = re.compile(r"\benv_var\s*\(")  # env_var() is the only function intacct.yml sees
+_RAW_BLOCK = re.compile(r"\{%-?\s*raw\s*-?%\}")
+_LITERAL_HOW = (
+    "write a literal value that contains '{{', '{%' or '{#' inside {% raw %}...{% endraw %} (as in dbt's "
+    "profiles.yml), or read it from the environment with {{ env_var('NAME') }}"
+)
 
 
 def _env_var(name: str, default: str | None = None) -> str:
@@ -191,18 +201,63 @@ def _env_var(name: str, default: str | None = None) -> str:
     raise ConfigError(f"environment variable {name} is not set (it is used in {FILE_NAME})")
 
 
-def _render_string(text: str, source: str) -> str:
-    if "{{" not in text and "{%" not in text:
+def _render_string(text: str, source: str, keypath: tuple[str | int, ...]) -> str:
+    if "{{" not in text and "{%" not in text and "{#" not in text:
         return text
+    where = _where(source, keypath)
+    secret = _is_secret(keypath)
     try:
         rendered = _ENV.from_string(text).render(env_var=_env_var)
-    except ConfigError:
-        raise
-    except TemplateError as exc:
-        raise ConfigError(f"{source}: cannot render {text!r}: {exc}") from None
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    except Exception as exc:  # whatever the Jinja in a setting raises is a mistake in that setting
+        if not secret:
+            raise ConfigError(f"{where}: cannot render {text!r}: {exc}") from None
+        if not _READS_VARIABLE.search(text):
+            return text  # as dbt does for profiles.yml passwords: a secret that is not Jinja is literal
+        # Jinja's message may quote part of the text, which may be part of the secret.
+        raise ConfigError(
+            f"{where}: cannot be rendered as Jinja (a credential: not shown); {_LITERAL_HOW}"
+        ) from None
+    if secret and rendered != text and not _deliberate(text):
+        raise ConfigError(
+            f"{where}: Jinja would change this credential (not shown), and it calls no env_var(): it is "
+            f"probably a literal that happens to contain Jinja; {_LITERAL_HOW}"
+        )
     # Rendered values stay strings; pydantic turns "50" into 50 for numeric settings only, so a
     # password made of digits stays a string.
     return rendered
+
+
+def _is_secret(keypath: tuple[str | int, ...]) -> bool:
+    names = [p.lower() for p in keypath if isinstance(p, str)]
+    if not names:
+        return False
+    # Alert URLs (a Slack webhook's is its secret) and headers (bearer tokens) are credentials too.
+    alert_credential = names[0] == "alerts" and (names[-1] == "url" or "headers" in names)
+    return alert_credential or any(word in names[-1] for word in _SECRET_WORDS)
+
+
+def _deliberate(text: str) -> bool:
+    """Whether Jinja in a credential is meant: it reads a variable, has a raw block, or prints a string."""
+    if _READS_VARIABLE.search(text) or _RAW_BLOCK.search(text):
+        return True
+    body = _ENV.parse(text).body
+    return all(isinstance(node, nodes.Output) for node in body) and any(
+        isinstance(child, nodes.Const) and isinstance(child.value, str)
+        for node in body
+        for child in node.iter_child_nodes()
+    )
+
+
+def _where(source: str, keypath: tuple[str | int, ...]) -> str:
+    if len(keypath) >= 2 and keypath[0] not in RESERVED_KEYS:
+        return f"{source}: connection '{keypath[0]}', key '{_dotted(keypath[1:])}'"
+    return f"{source}: key '{_dotted(keypath)}'"
+
+
+def _dotted(keypath: tuple[str | int, ...]) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in keypath).lstrip(".")
 
 
 def _is_loopback(host: str) -> bool:

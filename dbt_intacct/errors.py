@@ -5,6 +5,8 @@
 - ``IntacctError``: the Intacct side failed as a whole (not one row):
   ``TransientIntacctError`` may be retried, ``TerminalIntacctError`` must stop the run.
 - ``RowRejected``: one row cannot become a valid Intacct function; only that row fails.
+- ``ArtifactError``: a file the tool writes (run results, the report) could not be written; the previous
+  one is left whole.
 """
 
 from __future__ import annotations
@@ -76,3 +78,7 @@ class Interrupted(BaseException):  # like KeyboardInterrupt: not caught by `exce
         self.signal_name = signal_name
         self.exit_code = 128 + signal_number
         super().__init__(f"interrupted by {signal_name}")
+
+
+class ArtifactError(DbtIntacctError):
+    """An artifact (run results, the report) could not be written; the previous file is left whole."""

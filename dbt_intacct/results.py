@@ -17,6 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from dbt_intacct.artifacts import write_text_atomically
+
 # Row outcome counters, in the order the summary shows them.
 COUNTERS = (
     "created",
@@ -130,6 +132,7 @@ class RunResult:
     startup_seconds: float | None = None  # from the command's start to the warehouse open (dbt loaded)
     interrupted_by: str | None = None  # SIGINT or SIGTERM, when a signal stopped the run
     interrupt_exit_code: int = 0  # 128 + the signal's number: the exit code a shell expects
+    artifact_error: str | None = None  # why the run results file could not be written
 
     @property
     def api_transactions(self) -> int:
@@ -141,7 +144,7 @@ class RunResult:
         SIGTERM stopped the run."""
         if self.interrupted_by is not None:
             return self.interrupt_exit_code
-        if self.message or any(not m.ok for m in self.models):
+        if self.message or self.artifact_error or any(not m.ok for m in self.models):
             return 1
         return 0
 
@@ -199,9 +202,9 @@ class RunResult:
         }
 
     def write(self, target_dir: Path) -> Path:
-        target_dir.mkdir(parents=True, exist_ok=True)
+        """Write `intacct_run_results.json` whole, or leave the previous one (`ArtifactError` says why)."""
         path = target_dir / RUN_RESULTS_FILE
-        path.write_text(json.dumps(self.to_json(), indent=2, default=str) + "\n", encoding="utf-8")
+        write_text_atomically(path, json.dumps(self.to_json(), indent=2, default=str) + "\n")
         return path
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from dbt_intacct.artifacts import write_text_atomically
 from dbt_intacct.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_error
 from dbt_intacct.cli.params import COMMAND_SETTINGS, dbt_args, dbt_project_options, state_schema_option
 from dbt_intacct.errors import ConfigError, DbtIntacctError
@@ -130,8 +131,7 @@ def report(**kwargs: Any) -> None:
         details = [load_detail(store, run, row_limit=1_000, call_limit=100) for run in found]
         html = render_report(details, generated_at=datetime.now(UTC))
         path = kwargs["output"] or Path(kwargs["project_dir"]) / kwargs["target_path"] / "intacct_report.html"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(html, encoding="utf-8")
+        write_text_atomically(path, html)
         console.print(f"Report of {len(found)} run(s) written to {path}", highlight=False)
         return EXIT_OK
 

@@ -101,8 +101,12 @@ def _run_sync(kwargs: dict[str, Any], dry_run: bool) -> int:
     for line in result.alerts:
         console.print(line, highlight=False, markup=False)
     if result.message:
-        console.print(f"[red]{result.message}[/red]", highlight=False)
+        console.print(result.message, style="red", highlight=False, markup=False)
+    if result.artifact_error:
+        print_error(console, RuntimeError(result.artifact_error))
     verdict = "Completed successfully" if result.exit_code == 0 else "Completed with errors"
+    if result.interrupted_by:
+        verdict = f"Stopped by {result.interrupted_by}"
     colour = "green" if result.exit_code == 0 else "red"
     console.print(
         f"\n[{colour}]{verdict}[/{colour}]  run {result.run_id}  "

@@ -14,7 +14,6 @@ from jinja2 import Template
 from dbt_intacct.errors import RowRejected
 from dbt_intacct.objects import RecordRef
 from dbt_intacct.sync.spec import (
-    TEMPLATE_ENV,
     ArraySource,
     ColumnSource,
     ConstantSource,
@@ -23,6 +22,7 @@ from dbt_intacct.sync.spec import (
     SyncSpec,
     TemplateSource,
 )
+from dbt_intacct.sync.templates import TEMPLATE_ENV, TemplateLimitExceeded, render_template
 
 # What other models' rows became in Intacct, by (model unique_id, row key): for `record_of`.
 References = Mapping[tuple[str, str], "ReferencedRecord"]
@@ -232,7 +232,9 @@ def _render(key: str, text: str, row: Mapping[str, Any], line: Mapping[str, Any]
     if line is not None:
         context["line"] = _Row(line)
     try:
-        rendered = _compiled(text).render(context)
+        rendered = render_template(_compiled(text), context)
+    except TemplateLimitExceeded as exc:
+        raise RowRejected(key, f"template exceeds a limit: {exc}") from None
     except Exception as exc:  # a template is the user's code: whatever it raises is this row's error
         detail = str(exc) or type(exc).__name__
         raise RowRejected(key, f"template failed: {detail}") from None

@@ -12,12 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateSyntaxError, nodes
 
 from dbt_intacct.dbt.manifest import ManifestModel
 from dbt_intacct.errors import ConfigError
 from dbt_intacct.objects import OBJECTS, IntacctObject, closest, get_object
+from dbt_intacct.sync.templates import TEMPLATE_ENV
 
 # Bump when the payload a row produces changes for the same spec, so that every row is sent again.
 PAYLOAD_VERSION = "1"
@@ -34,18 +34,6 @@ KNOWN_KEYS = (
     "delete",
     "connection",
     "batch_size",
-)
-
-TEMPLATE_ENV = SandboxedEnvironment(
-    variable_start_string="[[",
-    variable_end_string="]]",
-    block_start_string="[%",
-    block_end_string="%]",
-    comment_start_string="[#",
-    comment_end_string="#]",
-    autoescape=False,
-    keep_trailing_newline=False,
-    undefined=StrictUndefined,
 )
 
 

@@ -17,7 +17,7 @@ from dbt_intacct.config import DEFAULT_RETENTION_DAYS, Connection, IntacctConfig
 from dbt_intacct.dbt.manifest import intacct_models, load_manifest, manifest_path
 from dbt_intacct.dbt.selection import Selection, selected_unique_ids
 from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
-from dbt_intacct.errors import ConfigError, IntacctError, Interrupted
+from dbt_intacct.errors import ArtifactError, ConfigError, IntacctError, Interrupted
 from dbt_intacct.interrupts import interrupts_held, interrupts_raised
 from dbt_intacct.observe.alerts import AlertRule, decide, parse_alerts, send_all, settle
 from dbt_intacct.observe.alerts.state import load_states, save_states
@@ -125,7 +125,10 @@ class SyncTask:
             result.budget = self._budget(tables, config, prepared)
             if alert_rules and not opts.dry_run and result.interrupted_by is None:
                 result.alerts = _send_alerts(tables, alert_rules, result)
-        result.write(opts.dbt.project_dir / opts.target_path)
+        try:
+            result.write(opts.dbt.project_dir / opts.target_path)
+        except ArtifactError as exc:
+            result.artifact_error = str(exc)  # the run itself is recorded in the warehouse
         return result
 
     def _finish(

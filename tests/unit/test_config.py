@@ -133,3 +133,97 @@ def test_invalid_settings_are_named_without_echoing_secrets(
         load_config(tmp_path, tmp_path)
     assert message in str(caught.value)
     assert "very-secret-sender-pw" not in str(caught.value) and "fallback-secret" not in str(caught.value)
+
+
+def _with_user_password(value: str) -> str:
+    """GOOD with the 'default' connection's user_password written as `value` (YAML, double-quoted)."""
+    text = GOOD.replace(
+        "user_password: \"{{ env_var('T_USER_PASSWORD', 'fallback-secret') }}\"", f"user_password: {value}"
+    )
+    assert text != GOOD
+    return text
+
+
+@pytest.mark.parametrize(
+    ("written", "password"),
+    [
+        # Jinja that cannot render is taken literally in a secret, as dbt does for profiles.yml passwords.
+        ('"pa{{ss"', "pa{{ss"),
+        ('"p{%ss"', "p{%ss"),
+        ('"pa{{ss}}"', "pa{{ss}}"),
+        # The documented way to write any literal with Jinja characters, and dbt's other one.
+        ('"{% raw %}pa{{ 1 }}ss{% endraw %}"', "pa{{ 1 }}ss"),
+        ("\"pa{{ '{{' }}ss\"", "pa{{ss"),
+        # A value read from the environment is never rendered again.
+        ("\"{{ env_var('T_LITERAL') }}\"", "x{{ 1 }}y"),
+    ],
+)
+def test_a_literal_secret_with_jinja_characters_is_kept_as_written(
+    tmp_path: Path, env: pytest.MonkeyPatch, written: str, password: str
+) -> None:
+    env.setenv("T_SENDER", "a")
+    env.setenv("T_SENDER_PASSWORD", "b")
+    env.setenv("T_LITERAL", "x{{ 1 }}y")
+    (tmp_path / "intacct.yml").write_text(_with_user_password(written))
+    assert load_config(tmp_path, tmp_path).connection("default").user_password.get_secret_value() == password
+
+
+@pytest.mark.parametrize(
+    ("written", "secret_texts"),
+    [
+        ('"pa{{ 1 }}ss"', ["pa{{ 1 }}ss", "pa1ss"]),
+        ('"Zq{# note #}Wx"', ["Zq{# note #}Wx", "ZqWx", "note"]),
+        ('"pa{% if 1 %}SS{% endif %}"', ["pa{% if 1 %}", "paSS", "SS"]),
+    ],
+)
+def test_a_secret_that_jinja_would_change_silently_is_an_error_that_does_not_quote_it(
+    tmp_path: Path, env: pytest.MonkeyPatch, written: str, secret_texts: list[str]
+) -> None:
+    env.setenv("T_SENDER", "a")
+    env.setenv("T_SENDER_PASSWORD", "b")
+    path = tmp_path / "intacct.yml"
+    path.write_text(_with_user_password(written))
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path, tmp_path)
+    message = str(caught.value)
+    assert str(path) in message and "connection 'default', key 'user_password'" in message
+    assert "{% raw %}" in message
+    for text in secret_texts:
+        assert text not in message
+
+
+def test_a_secret_template_that_cannot_render_names_the_key_not_the_text(
+    tmp_path: Path, env: pytest.MonkeyPatch
+) -> None:
+    env.setenv("T_SENDER", "a")
+    path = tmp_path / "intacct.yml"
+    path.write_text(
+        GOOD.replace("\"{{ env_var('T_SENDER_PASSWORD') }}\"", "\"{{ env_var('T_SENDER_PASSWORD' }}sEcReT\"")
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path, tmp_path)
+    message = str(caught.value)
+    assert str(path) in message and "connection 'default', key 'sender_password'" in message
+    assert "sEcReT" not in message and "T_SENDER_PASSWORD" not in message
+
+
+@pytest.mark.parametrize("key", ["routing_key", "auth_token", "password", "url"])
+def test_every_secret_like_key_is_kept_out_of_errors(
+    tmp_path: Path, env: pytest.MonkeyPatch, key: str
+) -> None:
+    env.setenv("T_SENDER", "a")
+    env.setenv("T_SENDER_PASSWORD", "b")
+    alert = f'alerts:\n  - name: pager\n    kind: pagerduty\n    {key}: "sEcReT-{{{{ 1 }}}}-sEcReT"\n'
+    (tmp_path / "intacct.yml").write_text(GOOD.replace("alerts: []\n", alert))
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path, tmp_path)
+    assert f"key 'alerts[0].{key}'" in str(caught.value) and "sEcReT" not in str(caught.value)
+
+
+def test_a_setting_that_is_not_secret_is_quoted_in_its_error(tmp_path: Path, env: pytest.MonkeyPatch) -> None:
+    env.setenv("T_SENDER", "a")
+    env.setenv("T_SENDER_PASSWORD", "b")
+    (tmp_path / "intacct.yml").write_text(GOOD.replace("company_id: ACME\n", 'company_id: "AC{{ ME"\n'))
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path, tmp_path)
+    assert "connection 'default', key 'company_id'" in str(caught.value) and "AC{{ ME" in str(caught.value)
