@@ -6,6 +6,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import yaml
+
 from dbt_intacct.dbt.warehouse import DbtArgs
 from dbt_intacct.errors import ConfigError
 
@@ -21,13 +23,30 @@ class Selection:
     def is_everything(self) -> bool:
         return not (self.select or self.exclude or self.selector)
 
+    def describe(self) -> str:
+        """The selection as the user gave it, for messages: `-s a b --exclude c`."""
+        parts = []
+        if self.select:
+            parts.append("--select " + " ".join(self.select))
+        if self.exclude:
+            parts.append("--exclude " + " ".join(self.exclude))
+        if self.selector:
+            parts.append(f"--selector {self.selector}")
+        if self.state:
+            parts.append(f"--state {self.state}")
+        return " ".join(parts)
+
 
 def selected_unique_ids(args: DbtArgs, selection: Selection) -> set[str]:
     """The unique_ids of the models dbt selects for these flags."""
     from dbt.cli.main import dbtRunner
 
     argv: list[str] = [
-        "--quiet",
+        # dbt prints `ls` results even with --quiet; none of them belongs on the tool's stdout.
+        "--log-level",
+        "none",
+        "--log-level-file",
+        "none",
         "--no-send-anonymous-usage-stats",
         "ls",
         "--project-dir",
@@ -46,7 +65,8 @@ def selected_unique_ids(args: DbtArgs, selection: Selection) -> set[str]:
     if args.profile:
         argv += ["--profile", args.profile]
     if args.vars:
-        argv += ["--vars", json.dumps(dict(args.vars))]
+        # YAML, as the user wrote them: a date stays a date for dbt (JSON has none).
+        argv += ["--vars", yaml.safe_dump(dict(args.vars), default_flow_style=True).strip()]
     argv += _repeat("--select", selection.select)
     argv += _repeat("--exclude", selection.exclude)
     if selection.selector:

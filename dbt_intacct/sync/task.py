@@ -60,6 +60,17 @@ class SyncTask:
         if not opts.selection.is_everything or opts.selection.state:
             wanted = selected_unique_ids(opts.dbt, opts.selection)
             models = [m for m in every if m.unique_id in wanted]
+            if not models:
+                # In CI an empty table reads as "all synced": a selection that syncs nothing is a mistake.
+                what = (
+                    f"selects {len(wanted)} model(s), none of them with a meta.intacct block"
+                    if wanted
+                    else "matches no model of the project"
+                )
+                raise ConfigError(
+                    f"the selection `{opts.selection.describe()}` {what}; check the names (`dbt ls "
+                    f"{opts.selection.describe()}` lists what dbt selects)"
+                )
         return parse_specs(models, every)
 
     def run(self) -> RunResult:

@@ -98,6 +98,44 @@ def test_select_is_resolved_by_dbt(project: DbtProject, emulator: EmulatorAdmin)
     assert len(emulator.records("CUSTOMER")) == 6
 
 
+def test_a_selection_that_matches_nothing_is_an_error_naming_it(
+    project: DbtProject, emulator: EmulatorAdmin
+) -> None:
+    setup_customers(project)
+    project.model("plain", "select 1 as x")
+    project.build()
+    for args, says in (
+        (("-s", "intacct_custmers"), "`--select intacct_custmers` matches no model"),
+        (("-s", "plain"), "`--select plain` selects 1 model(s), none of them with a meta.intacct block"),
+    ):
+        for command in ("plan", "sync"):
+            run = project.sync(*args, command=command)
+            assert run.exit_code == 2, run.output
+            assert says in run.output, run.output
+    assert emulator.records("CUSTOMER") == []
+
+
+def test_vars_are_handed_to_dbt_as_written_dates_included(
+    project: DbtProject, emulator: EmulatorAdmin
+) -> None:
+    setup_customers(project)
+    run = project.plan("-s", "intacct_customers", "--vars", "{since: 2026-12-01, region: EU}")
+    assert run.exit_code == 0, run.output
+    assert run.model("intacct_customers")["planned"] == {"create": 3}
+
+
+def test_json_log_lines_are_all_json_events(project: DbtProject, emulator: EmulatorAdmin) -> None:
+    setup_customers(project)
+    result = project.cli("plan", "-s", "intacct_customers", "--log-format", "json")
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.output.splitlines() if line.strip()]
+    assert events and all("event" in e for e in events), result.output
+    assert events[-1]["event"] == "run_finished"
+    # Text output has no stray line from dbt's node selection either.
+    text = project.cli("plan", "-s", "intacct_customers")
+    assert "unique_id" not in text.output
+
+
 def test_plan_counts_and_samples_and_sends_nothing(project: DbtProject, emulator: EmulatorAdmin) -> None:
     setup_customers(project)
     run = project.plan()
