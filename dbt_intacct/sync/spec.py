@@ -130,10 +130,23 @@ class SpecProblems(ConfigError):
         super().__init__(header + ":\n" + "\n".join(f"  - {p}" for p in self.problems))
 
 
-def parse_specs(
+@dataclass(frozen=True)
+class ParsedSpecs:
+    """Every selected model's spec and every problem in their blocks.
+
+    A model with problems still has a spec when its object is known, so that its columns can be
+    checked against its relation too: the user hears of every mistake in one run.
+    """
+
+    specs: list[SyncSpec]
+    problems: list[str]
+    invalid: frozenset[str]  # the unique_ids of the models whose blocks have problems
+
+
+def read_specs(
     models: Iterable[ManifestModel], all_models: Iterable[ManifestModel] | None = None
-) -> list[SyncSpec]:
-    """Validate every model's block; raise SpecProblems listing all mistakes at once.
+) -> ParsedSpecs:
+    """Validate every model's block, collecting every problem (none raised).
 
     `all_models` are every model with an intacct block (selected or not): `record_of` may name any.
     """
@@ -141,15 +154,26 @@ def parse_specs(
     known = {m.name: m.unique_id for m in (all_models if all_models is not None else models)}
     specs: list[SyncSpec] = []
     problems: list[str] = []
+    invalid: set[str] = set()
     for model in models:
         found: list[str] = []
         spec = _parse(model, found, known)
         problems.extend(found)
-        if spec is not None and not found:
+        if found:
+            invalid.add(model.unique_id)
+        if spec is not None:
             specs.append(spec)
-    if problems:
-        raise SpecProblems(problems)
-    return specs
+    return ParsedSpecs(specs=specs, problems=problems, invalid=frozenset(invalid))
+
+
+def parse_specs(
+    models: Iterable[ManifestModel], all_models: Iterable[ManifestModel] | None = None
+) -> list[SyncSpec]:
+    """Validate every model's block; raise SpecProblems listing all mistakes at once."""
+    parsed = read_specs(models, all_models)
+    if parsed.problems:
+        raise SpecProblems(parsed.problems)
+    return parsed.specs
 
 
 def check_columns(spec: SyncSpec, relation_columns: Sequence[str]) -> tuple[SyncSpec, list[str]]:
@@ -295,8 +319,6 @@ def _parse(model: ManifestModel, problems: list[str], known: Mapping[str, str]) 
 
     match = _parse_match(meta.get("match"), obj, mode, mapping, problem)
 
-    if problems:
-        return None
     spec = SyncSpec(
         model=model,
         object=obj,

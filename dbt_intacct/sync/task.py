@@ -25,7 +25,7 @@ from dbt_intacct.observe.history import find_run, load_detail, month_spend
 from dbt_intacct.results import Budget, ModelResult, Progress, RunResult, SilentProgress
 from dbt_intacct.state import Differ, Ledger, RunLog, StateTables, SyncLocks
 from dbt_intacct.sync.model import ModelSync, PreparedModel, prepare
-from dbt_intacct.sync.spec import SpecProblems, SyncSpec, parse_specs
+from dbt_intacct.sync.spec import ParsedSpecs, SpecProblems, SyncSpec, read_specs
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,13 @@ class SyncTask:
 
     def load_specs(self) -> list[SyncSpec]:
         """The selected models' validated specs; raises ConfigError (exit code 2) on any mistake."""
+        parsed = self._read_specs()
+        if parsed.problems:
+            raise SpecProblems(parsed.problems)
+        return parsed.specs
+
+    def _read_specs(self) -> ParsedSpecs:
+        """The selected models' specs and every problem in their blocks."""
         opts = self.options
         manifest = load_manifest(manifest_path(opts.dbt.project_dir, opts.target_path))
         every = intacct_models(manifest)
@@ -71,7 +78,7 @@ class SyncTask:
                     f"the selection `{opts.selection.describe()}` {what}; check the names (`dbt ls "
                     f"{opts.selection.describe()}` lists what dbt selects)"
                 )
-        return parse_specs(models, every)
+        return read_specs(models, every)
 
     def run(self) -> RunResult:
         """Run the command; SIGINT or SIGTERM stop it, what was done is recorded, and `Interrupted` is
@@ -83,8 +90,9 @@ class SyncTask:
         opts = self.options
         command = "plan" if opts.dry_run else "sync"
         started = time.monotonic()
-        specs = self.load_specs()
-        config = self._config(specs)
+        parsed = self._read_specs()
+        specs = parsed.specs
+        config, connection_problems = self._config(specs)
         alert_rules = self._alert_rules(config)
         result = RunResult(run_id=new_run_id(), command=command, target="", started_at=datetime.now(UTC))
         clients: dict[str, IntacctClient] = {}
@@ -98,6 +106,9 @@ class SyncTask:
             tables.ensure()
             runs = RunLog(tables)
             prepared, problems = prepare(warehouse, specs)
+            # Every mistake of every selected model, in one message: the block's, the connection's,
+            # the columns' (checked for blocks with mistakes too).
+            problems = _by_model([*parsed.problems, *connection_problems, *problems], specs)
             if problems:
                 raise SpecProblems(problems)
             # Records others refer to go first (each object's sync_rank): customers before their
@@ -299,18 +310,23 @@ class SyncTask:
             return []
         return parse_alerts(config.alerts)
 
-    def _config(self, specs: list[SyncSpec]) -> IntacctConfig | None:
+    def _config(self, specs: list[SyncSpec]) -> tuple[IntacctConfig | None, list[str]]:
+        """intacct.yml (None for a plan without one), and the models whose connection it lacks."""
         opts = self.options
         try:
             config = load_config(opts.dbt.profiles_dir, opts.dbt.project_dir)
         except ConfigError:
             if opts.dry_run:
-                return None  # a plan needs no credentials
+                return None, []  # a plan needs no credentials
             raise
+        problems: list[str] = []
         for spec in specs:
             if spec.connection not in config.connections:
-                config.connection(spec.connection)  # raises with the known names
-        return config
+                try:
+                    config.connection(spec.connection)
+                except ConfigError as exc:
+                    problems.append(f"model '{spec.name}', key 'connection': {exc}")
+        return config, problems
 
     def _connection(self, config: IntacctConfig | None, spec: SyncSpec) -> Connection | None:
         return config.connection(spec.connection) if config else None
@@ -420,3 +436,9 @@ def _send_alerts(tables: StateTables, rules: list[AlertRule], result: RunResult)
 def _summary(result: RunResult) -> str:
     totals = result.totals()
     return ", ".join(f"{k}={v}" for k, v in sorted(totals.items()) if v) or "nothing to do"
+
+
+def _by_model(problems: list[str], specs: list[SyncSpec]) -> list[str]:
+    """Problems grouped by model, in the models' order (each message starts `model '<name>'`)."""
+    order = {f"model '{spec.name}'": index for index, spec in enumerate(specs)}
+    return sorted(problems, key=lambda text: order.get(text.split(",", 1)[0].split(":", 1)[0], len(order)))

@@ -41,6 +41,25 @@ def test_a_yaml_mistake_exits_2_and_sends_nothing(
     assert emulator.stats()["requests"] == 0
 
 
+def test_every_kind_of_mistake_is_reported_in_one_run(project: DbtProject, emulator: EmulatorAdmin) -> None:
+    # A field mistake, a column mistake and an unknown connection, in two models: one message lists all.
+    setup_customers(project)
+    project.model("other_customers", "select * from {{ ref('crm_customers') }}")
+    first = customer_yaml().replace("NAME: name", "CUSTOMER_NAME: name", 1).replace("city\n", "cty\n", 1)
+    other = customer_yaml().split("models:\n", 1)[1].replace("intacct_customers", "other_customers")
+    other = other.replace("delete: nothing", "delete: nothing\n          connection: elsewhere")
+    project.schema_yml(first + other)
+    project.build()
+    run = project.sync()
+    assert run.exit_code == 2, run.output
+    flat = " ".join(run.output.split())
+    assert "4 problems" in flat, run.output  # the three, and NAME now missing
+    assert "unknown field 'CUSTOMER_NAME' on customer; did you mean NAME?" in flat
+    assert "column 'cty' is not in the relation; did you mean 'city'?" in flat
+    assert "model 'other_customers', key 'connection': connection 'elsewhere' is not defined" in flat
+    assert emulator.stats()["requests"] == 0
+
+
 def test_a_match_field_that_is_not_a_field(project: DbtProject, emulator: EmulatorAdmin) -> None:
     setup_customers(project)
     project.schema_yml(

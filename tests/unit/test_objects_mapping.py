@@ -26,6 +26,13 @@ def test_wrong_case_on_a_legacy_object() -> None:
     assert "missing required field 'customerid' (invoice create_invoice needs it)" in problems
 
 
+def test_the_suggestions_people_need_most() -> None:
+    (name,) = CUSTOMER.check_mapping(["CUSTOMERID", "CUSTOMER_NAME"], [], "update")
+    assert name.startswith("unknown field 'CUSTOMER_NAME' on customer; did you mean NAME")
+    (email,) = CUSTOMER.check_mapping(["CUSTOMERID", "NAME", "EMAIL"], [], "update")
+    assert "did you mean DISPLAYCONTACT.EMAIL1 or DISPLAYCONTACT.EMAIL2?" in email
+
+
 def test_unknown_field_without_anything_close() -> None:
     assert CUSTOMER.check_mapping(["NAME", "ZZZZZZ"], [], "upsert") == ["unknown field 'ZZZZZZ' on customer"]
 
@@ -159,6 +166,17 @@ def test_matchable_fields() -> None:
         ("EMAIL", ["EMAIL2", "EMAIL1", "URL1"], ["EMAIL1", "EMAIL2"]),
         ("xyz", ["CUSTOMERID", "NAME"], []),
         ("custmer", ["customer", "contact", "invoice", "transaction"], ["customer"]),
+        ("CUSTOMER_NAME", ["CUSTOMERID", "NAME", "DISPLAYCONTACT.PRINTAS"], ["NAME"]),
+        (
+            "EMAIL",
+            ["DISPLAYCONTACT.EMAIL1", "DISPLAYCONTACT.EMAIL2", "DISPLAYCONTACT.URL1"],
+            ["DISPLAYCONTACT.EMAIL1", "DISPLAYCONTACT.EMAIL2"],
+        ),
+        (
+            "CITY",
+            ["DISPLAYCONTACT.MAILADDRESS.CITY", "DISPLAYCONTACT.MAILADDRESS.STATE"],
+            ["DISPLAYCONTACT.MAILADDRESS.CITY"],
+        ),
     ],
 )
 def test_closest(name: str, choices: list[str], expected: list[str]) -> None:
