@@ -1,6 +1,6 @@
 """The Intacct client: sessions, retries, batches in flight, paged reads. See ``client.client``."""
 
-from dbt_intacct.client.calls import ApiCall, CallOutcome, ClientStats
+from dbt_intacct.client.calls import ApiCall, CallOutcome, ClientStats, RetryNotice
 from dbt_intacct.client.client import IntacctClient
 from dbt_intacct.client.credentials import Credentials
 from dbt_intacct.client.retry import RetryPolicy
@@ -13,5 +13,6 @@ __all__ = [
     "ClientStats",
     "Credentials",
     "IntacctClient",
+    "RetryNotice",
     "RetryPolicy",
 ]

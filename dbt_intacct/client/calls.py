@@ -1,4 +1,5 @@
-"""The record of each HTTP exchange (``ApiCall``) and the client's counters (``ClientStats``).
+"""What the client tells about its work: each HTTP exchange (``ApiCall``), each retry (``RetryNotice``),
+and its counters (``ClientStats``).
 
 Bodies kept for the debugger are redacted (secret elements blanked, known secret values scrubbed)
 and cut at ``MAX_LOGGED_BODY_CHARS``.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -18,6 +19,11 @@ from dbt_intacct.secrets import SecretScrubber, redact
 
 # The debugger shows API calls; a multi-megabyte query page is cut rather than stored whole.
 MAX_LOGGED_BODY_CHARS = 1_000_000
+
+_SECRET_MARGIN = 65536
+
+# Told of each retry: (the fault's kind, seconds to wait, the attempt to come, attempts allowed).
+RetryNotice = Callable[[str, float, int, int], None]
 
 
 class CallOutcome(StrEnum):
@@ -48,11 +54,15 @@ class ApiCall:
 
 
 def loggable(body: bytes, scrubber: SecretScrubber) -> str:
-    """``body`` as text fit to keep: redacted, scrubbed, cut at ``MAX_LOGGED_BODY_CHARS``."""
-    text = scrubber.scrub(redact(body))
-    cut = len(text) - MAX_LOGGED_BODY_CHARS
-    if cut > 0:
-        return text[:MAX_LOGGED_BODY_CHARS] + f"\n<!-- cut: {cut} more characters -->"
+    """``body`` as text fit to keep: redacted, scrubbed, cut at ``MAX_LOGGED_BODY_CHARS``.
+
+    Only the part kept is decoded and redacted (a large answer is not copied whole), with a margin
+    beyond the cut so that a secret lying across it is recognised before the cut is made.
+    """
+    head = body[: MAX_LOGGED_BODY_CHARS * 4 + _SECRET_MARGIN]  # four bytes at most per character
+    text = scrubber.scrub(redact(head))
+    if len(text) > MAX_LOGGED_BODY_CHARS:
+        return text[:MAX_LOGGED_BODY_CHARS] + f"\n<!-- cut: the body was {len(body)} bytes -->"
     return text
 
 

@@ -97,7 +97,8 @@ def classify_reply(
     status: int, headers: Mapping[str, str], body: bytes, scrubber: SecretScrubber
 ) -> Response | Failure:
     """The parsed response when Intacct processed the request or refused its authentication; else
-    the failure, classified (see the module docstring). Messages are scrubbed of known secrets."""
+    the failure, classified (see the module docstring). Every text of the response (errors, keys,
+    records) and every message is scrubbed of the known secrets, so nothing downstream sees them."""
     retry_after = parse_retry_after(headers.get("Retry-After"))
     if status == 524:
         return Failure(
@@ -121,7 +122,7 @@ def classify_reply(
             "set the endpoint to the final URL",
         )
     try:
-        response = parse_response(body, http_status=status)
+        response = parse_response(body, http_status=status, scrub=scrubber.scrub)
     except TransientIntacctError as error:
         kind = f"http_{status}" if status >= 500 or status in (408, 429) else "rate_limited"
         return Failure(Verdict.TRANSIENT, kind, scrubber.scrub(str(error)), retry_after)

@@ -15,7 +15,6 @@ request resent at once), and hands every exchange, redacted, to ``on_call``.
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 import time
@@ -29,7 +28,7 @@ from typing import Any, TypeVar
 
 from lxml import etree
 
-from dbt_intacct.client.calls import ApiCall, CallOutcome, ClientCounters, ClientStats, loggable
+from dbt_intacct.client.calls import ApiCall, CallOutcome, ClientCounters, ClientStats, RetryNotice, loggable
 from dbt_intacct.client.classify import (
     Failure,
     Verdict,
@@ -55,7 +54,6 @@ from dbt_intacct.xml import functions as xml_functions
 from dbt_intacct.xml.request import Function, LoginAuth, SessionAuth, build_request
 from dbt_intacct.xml.response import FunctionResult, Response
 
-logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 
@@ -81,13 +79,17 @@ class IntacctClient:
         timeout: float = 300.0,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - a frozen value, safe to share
         on_call: Callable[[ApiCall], None] | None = None,
+        on_retry: RetryNotice | None = None,
         verify_tls: bool = True,
         rng: random.Random | None = None,
     ) -> None:
         """``verify_tls=False`` only when the user set an explicit insecure flag.
 
-        ``on_call`` receives every HTTP exchange (calls are serialised, so it need not be
-        thread-safe). ``rng`` makes the retry jitter repeatable in tests.
+        ``on_call`` receives every HTTP exchange; ``on_retry(kind, delay, attempt, max_attempts)``
+        is told before each wait to send a request again (``kind`` names the fault, ``attempt`` the
+        send to come; a read started over after a lost ``readMore`` is told with kind
+        ``read_more_lost`` and no delay). Both are serialised, so they need not be thread-safe; the
+        client itself prints and logs nothing. ``rng`` makes the retry jitter repeatable in tests.
         """
         problem = endpoint_problem(credentials.endpoint)
         if problem:
@@ -97,14 +99,18 @@ class IntacctClient:
         self._credentials = credentials
         self._retry = retry
         self._on_call = on_call
+        self._on_retry = on_retry
         self._rng = rng or random.Random()
         self._transport = HttpTransport(timeout=timeout, verify_tls=verify_tls)
         self._scrubber = SecretScrubber([credentials.sender_password, credentials.user_password])
         self._counters = ClientCounters()
         self._sessions = SessionKeeper(credentials, self._scrubber, self._send_login)
         self._slots = RequestSlots()
-        self._reads = PagedReads(self._send_reads, self._scrubber, self._counters.page, retry.max_attempts)
+        self._reads = PagedReads(
+            self._send_reads, self._scrubber, self._counters.page, self._notify_retry, retry.max_attempts
+        )
         self._on_call_lock = threading.Lock()
+        self._on_retry_lock = threading.Lock()
         self._rng_lock = threading.Lock()
 
     # --- public API ----------------------------------------------------------------------------
@@ -363,19 +369,18 @@ class IntacctClient:
                 delay = self._delay(policy, failed, failure.retry_after)
                 if time.monotonic() - started + delay > policy.max_total:
                     raise self._spent(failure, failed) from None
-                logger.warning(
-                    "Intacct request failed (%s); retrying in %.1fs (attempt %d of %d)",
-                    failure.kind,
-                    delay,
-                    failed + 1,
-                    policy.max_attempts,
-                )
+                self._notify_retry(failure.kind, delay, failed + 1, policy.max_attempts)
                 self._counters.retry()
                 time.sleep(delay)
                 continue
             if faults:
                 self._counters.survived(faults)
             return outcome
+
+    def _notify_retry(self, kind: str, delay: float, attempt: int, max_attempts: int) -> None:
+        if self._on_retry is not None:
+            with self._on_retry_lock:
+                self._on_retry(kind, delay, attempt, max_attempts)
 
     def _count_fault(self, kind: str, faults: list[str]) -> None:
         faults.append(kind)

@@ -6,22 +6,20 @@ Each page is one read function; Intacct bills each as one API transaction, count
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 from lxml import etree
 
+from dbt_intacct.client.calls import RetryNotice
 from dbt_intacct.client.classify import refusal
 from dbt_intacct.errors import AmbiguousOutcomeError, TerminalIntacctError
 from dbt_intacct.secrets import SecretScrubber
 from dbt_intacct.xml import functions as xml_functions
 from dbt_intacct.xml.request import Function
 from dbt_intacct.xml.response import FunctionResult, Response
-
-logger = logging.getLogger(__name__)
 
 QUERY_FUNCTIONS_PER_REQUEST = 10
 
@@ -33,11 +31,18 @@ class PagedReads:
     """The client's reads, page by page, through ``send``."""
 
     def __init__(
-        self, send: SendReads, scrubber: SecretScrubber, on_page: Callable[[], None], max_restarts: int
+        self,
+        send: SendReads,
+        scrubber: SecretScrubber,
+        on_page: Callable[[], None],
+        on_restart: RetryNotice,
+        max_restarts: int,
     ) -> None:
+        """``on_restart`` is told, like a retry, when a read starts over after a lost ``readMore``."""
         self._send = send
         self._scrubber = scrubber
         self._on_page = on_page
+        self._on_restart = on_restart
         self._max_restarts = max_restarts
 
     def query(
@@ -64,11 +69,10 @@ class PagedReads:
                 show_private=show_private,
             )
             result = self._read(body, what)
-            records = result.records()
-            yield from records
-            if not _more_pages(result, records, what):
+            count = yield from _counted(result)
+            if not _more_pages(result, count, what):
                 return
-            offset += len(records)
+            offset += count
 
     def query_in(
         self,
@@ -105,10 +109,9 @@ class PagedReads:
             response = self._send(batch, True)
             for function, (chunk, offset) in zip(batch, group, strict=True):
                 result = self._checked(response, function.controlid, what)
-                records = result.records()
-                yield from records
-                if _more_pages(result, records, what):
-                    work.append((chunk, offset + len(records)))
+                count = yield from _counted(result)
+                if _more_pages(result, count, what):
+                    work.append((chunk, offset + count))
 
     def read_by_query(
         self,
@@ -127,14 +130,15 @@ class PagedReads:
                 xml_functions.read_by_query(object_name, fields, query, page_size=page_size), what
             )
             while True:
-                records = result.records()
-                for record in records:
+                count = 0
+                for record in result.iter_records():
+                    count += 1
                     if skip:
                         skip -= 1
                         continue
                     yielded += 1
                     yield record
-                if not _more_pages(result, records, what):
+                if not _more_pages(result, count, what):
                     return
                 if not result.result_id:
                     raise TerminalIntacctError(f"{what}: Intacct reported more records but gave no resultId")
@@ -144,7 +148,7 @@ class PagedReads:
                     restarts += 1
                     if restarts >= self._max_restarts:
                         raise
-                    logger.warning("%s: a readMore was lost in transit; starting the query over", what)
+                    self._on_restart("read_more_lost", 0.0, restarts + 1, self._max_restarts)
                     break
 
     def _read(self, body: etree._Element, what: str, *, resend_safe: bool = True) -> FunctionResult:
@@ -163,8 +167,17 @@ class PagedReads:
         return result
 
 
-def _more_pages(result: FunctionResult, records: list[dict[str, Any]], what: str) -> bool:
+def _counted(result: FunctionResult) -> Generator[dict[str, Any], None, int]:
+    """Yield the page's records one at a time (a large page is never whole in memory); return how many."""
+    count = 0
+    for record in result.iter_records():
+        count += 1
+        yield record
+    return count
+
+
+def _more_pages(result: FunctionResult, count: int, what: str) -> bool:
     remaining = result.numremaining or 0
-    if remaining > 0 and not records:
+    if remaining > 0 and not count:
         raise TerminalIntacctError(f"{what}: Intacct reported {remaining} more records but sent none")
     return remaining > 0
