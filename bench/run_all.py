@@ -1,4 +1,4 @@
-"""Every benchmark of issue 7, one after the other, with a PASS/FAIL line per script at the end.
+"""Every benchmark (issues 7 and 13), one after the other, with a PASS/FAIL line per script at the end.
 
     .venv/bin/python bench/run_all.py [--runs 3] [--no-postgres]   # the full figures (about 20 minutes)
     .venv/bin/python bench/run_all.py --quick                      # small sizes: do the scripts still work?
@@ -27,6 +27,7 @@ def commands(quick: bool, runs: int, postgres: bool) -> list[tuple[str, list[str
             ("1% plan", ["plan_one_percent.py", "--quick"]),
             ("sync throughput", ["sync_throughput.py", "--quick"]),
             ("payload building", ["payload_rate.py", "--quick"]),
+            ("answer memory", ["answer_memory.py", "--quick"]),
         ]
     each = ["--runs", str(runs)]
     return [
@@ -37,6 +38,7 @@ def commands(quick: bool, runs: int, postgres: bool) -> list[tuple[str, list[str
         ),
         ("sync throughput", ["sync_throughput.py", "--rows", "10000", "--baseline-rows", "200", *each]),
         ("payload building", ["payload_rate.py", "--rows", "20000", "--runs", "5"]),
+        ("answer memory", ["answer_memory.py", "--megabytes", "50", *each]),
         (
             "no-op resync, journal entries",
             ["noop_resync.py", "--model", "journal_entries", "--rows", "100000", *each],

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from jinja2 import StrictUndefined, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from dbt_intacct.endpoints import DEFAULT_ENDPOINT, endpoint_problem
 from dbt_intacct.errors import ConfigError
 
+if TYPE_CHECKING:
+    from dbt_intacct.client import Credentials
+
 FILE_NAME = "intacct.yml"
-DEFAULT_ENDPOINT = "https://api.intacct.com/ia/xml/xmlgw.phtml"
 RESERVED_KEYS = frozenset({"alerts", "state_schema", "retention_days"})
 DEFAULT_RETENTION_DAYS = 30
 ENV_VARIABLES = {
@@ -59,14 +60,24 @@ class Connection(BaseModel):
     @field_validator("endpoint")
     @classmethod
     def _endpoint_is_safe(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme == "https" and parts.hostname:
-            return value
-        if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
-            return value  # the local emulator
-        raise ValueError(
-            f"endpoint {value!r} must be an https:// URL (plain http is accepted only on loopback, "
-            "for the local emulator)"
+        problem = endpoint_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    def credentials(self) -> Credentials:
+        """What the Intacct client needs to log in with this connection."""
+        # Imported here: reading intacct.yml should not load the HTTP stack.
+        from dbt_intacct.client import Credentials
+
+        return Credentials(
+            sender_id=self.sender_id,
+            sender_password=self.sender_password,
+            company_id=self.company_id,
+            user_id=self.user_id,
+            user_password=self.user_password,
+            entity_id=self.entity_id,
+            endpoint=self.endpoint,
         )
 
 
@@ -258,12 +269,3 @@ def _where(source: str, keypath: tuple[str | int, ...]) -> str:
 
 def _dotted(keypath: tuple[str | int, ...]) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in keypath).lstrip(".")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

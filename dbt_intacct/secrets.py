@@ -10,9 +10,12 @@ Two tools, used together:
 
 from __future__ import annotations
 
-import html
+import json
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from urllib.parse import quote, quote_plus
 
 from pydantic import SecretStr
 
@@ -52,38 +55,106 @@ def redact(xml: bytes | str) -> str:
     return _ESCAPED_SECRET_ELEMENT.sub(lambda match: match.group("open") + MASK, text)
 
 
+def _xml_escaper(amp: str, lt: str, gt: str, quot: str | None, apos: str | None) -> Callable[[str], str]:
+    """An escaper of the five XML specials with the given references (None leaves a quote as is)."""
+    table = {"&": amp, "<": lt, ">": gt}
+    if quot is not None:
+        table['"'] = quot
+    if apos is not None:
+        table["'"] = apos
+    translation = str.maketrans(table)
+    return lambda text: text.translate(translation)
+
+
+# The ways an XML or HTML writer escapes text: markup only; double quotes too (an XML attribute);
+# both quotes, the single one by name (XML), as &#x27; (Python's html.escape) or as &#039; (PHP's
+# htmlspecialchars); or every special as a decimal or hex character reference.
+_ESCAPERS = (
+    _xml_escaper("&amp;", "&lt;", "&gt;", None, None),
+    _xml_escaper("&amp;", "&lt;", "&gt;", "&quot;", None),
+    _xml_escaper("&amp;", "&lt;", "&gt;", "&quot;", "&apos;"),
+    _xml_escaper("&amp;", "&lt;", "&gt;", "&quot;", "&#x27;"),
+    _xml_escaper("&amp;", "&lt;", "&gt;", "&quot;", "&#039;"),
+    _xml_escaper("&amp;", "&lt;", "&gt;", "&quot;", "&#39;"),
+    _xml_escaper("&#38;", "&#60;", "&#62;", "&#34;", "&#39;"),
+    _xml_escaper("&#x26;", "&#x3c;", "&#x3e;", "&#x22;", "&#x27;"),
+    _xml_escaper("&#x26;", "&#x3C;", "&#x3E;", "&#x22;", "&#x27;"),
+)
+_WORD = re.compile(r"[A-Za-z0-9]{4,}")
+
+
+def secret_forms(value: str) -> frozenset[str]:
+    """``value`` as a gateway may echo it: as is; escaped for XML or HTML in any of the usual ways,
+    once or twice (an HTML page quoting an XML echo); split around ``]]>`` inside CDATA; URL-encoded;
+    and as the inside of a JSON string."""
+    forms = {value}
+    for escape in _ESCAPERS:
+        once = escape(value)
+        forms.update((once, escape(once)))
+    forms.add(value.replace("]]>", "]]]]><![CDATA[>"))
+    forms.update((quote(value, safe=""), quote_plus(value, safe="")))
+    forms.update((json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]))
+    return frozenset(form for form in forms if form)
+
+
+@dataclass(frozen=True)
+class _Secret:
+    """The forms of one secret, longest first, and a word every form contains (for a quick test)."""
+
+    length: int
+    forms: tuple[str, ...]
+    word: str | None
+
+
+def _secret(value: str) -> _Secret:
+    forms = tuple(sorted(secret_forms(value), key=len, reverse=True))
+    # Escaping changes only punctuation, so a run of letters and digits survives in every form.
+    words = _WORD.findall(value)
+    return _Secret(len(value), forms, max(words, key=len) if words else None)
+
+
 class SecretScrubber:
-    """Replaces the literal values of known secrets in free text with ``***``.
+    """Replaces the values of known secrets in free text with ``***``, in every form ``secret_forms``
+    names.
 
     Secrets can be added later (a session id arrives after login); the scrubber is shared by
-    reference, so everything holding it learns the new secret at once.
+    reference, so everything holding it learns the new secret at once. Thread-safe.
     """
 
     # Very short values would mask unrelated text and reveal nothing worth hiding by their absence.
     _MIN_LENGTH = 4
 
     def __init__(self, secrets: Iterable[SecretStr] = ()) -> None:
-        self._values: set[str] = set()
+        self._secrets: tuple[_Secret, ...] = ()
+        self._values: frozenset[str] = frozenset()
+        self._lock = threading.Lock()
         for secret in secrets:
             self.add(secret)
 
     def add(self, secret: SecretStr) -> None:
-        """Start scrubbing ``secret`` (ignored when empty or shorter than four characters), also in the
-        escaped forms an XML or HTML echo of it would take."""
+        """Start scrubbing ``secret`` (ignored when empty or shorter than four characters)."""
         value = secret.get_secret_value()
         if len(value) < self._MIN_LENGTH:
             return
-        for quote in (False, True):
-            escaped = value
-            for _ in range(3):  # the value as written, escaped in XML, escaped again by an HTML page
-                self._values.add(escaped)
-                escaped = html.escape(escaped, quote=quote)
+        with self._lock:
+            if value in self._values:
+                return
+            # Replaced whole, never mutated: a scrub running in another thread keeps a consistent view.
+            self._values = self._values | {value}
+            # Longest first: a secret that contains another is masked whole.
+            self._secrets = tuple(
+                sorted((*self._secrets, _secret(value)), key=lambda known: known.length, reverse=True)
+            )
 
     def scrub(self, text: str) -> str:
-        """Return ``text`` with every known secret value replaced, longest first."""
-        for value in sorted(self._values, key=len, reverse=True):
-            text = text.replace(value, MASK)
+        """Return ``text`` with every form of every known secret replaced."""
+        for secret in self._secrets:
+            if secret.word is not None and secret.word not in text:
+                continue
+            for form in secret.forms:
+                if form in text:
+                    text = text.replace(form, MASK)
         return text
 
     def __repr__(self) -> str:
-        return f"SecretScrubber({len(self._values)} secrets)"
+        return f"SecretScrubber({len(self._secrets)} secrets)"

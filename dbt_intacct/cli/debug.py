@@ -100,20 +100,9 @@ def run_debug(args: DbtArgs, state_schema: str | None, target_path: str, console
 
 
 def _login(connection: Connection) -> str:
-    from dbt_intacct.client import Credentials, IntacctClient
+    from dbt_intacct.client import IntacctClient
 
-    client = IntacctClient(
-        Credentials(
-            sender_id=connection.sender_id,
-            sender_password=connection.sender_password,
-            company_id=connection.company_id,
-            user_id=connection.user_id,
-            user_password=connection.user_password,
-            entity_id=connection.entity_id,
-            endpoint=connection.endpoint,
-        ),
-        timeout=min(connection.timeout_seconds, 60.0),
-    )
+    client = IntacctClient(connection.credentials(), timeout=min(connection.timeout_seconds, 60.0))
     try:
         client.open_session()
     finally:

@@ -1,14 +1,10 @@
 """The Intacct client: sessions, retries, batches in flight, paged reads. See ``client.client``."""
 
-from dbt_intacct.client.client import (
-    DEFAULT_ENDPOINT,
-    ApiCall,
-    CallOutcome,
-    ClientStats,
-    Credentials,
-    IntacctClient,
-)
+from dbt_intacct.client.calls import ApiCall, CallOutcome, ClientStats, RetryNotice
+from dbt_intacct.client.client import IntacctClient
+from dbt_intacct.client.credentials import Credentials
 from dbt_intacct.client.retry import RetryPolicy
+from dbt_intacct.endpoints import DEFAULT_ENDPOINT
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -17,5 +13,6 @@ __all__ = [
     "ClientStats",
     "Credentials",
     "IntacctClient",
+    "RetryNotice",
     "RetryPolicy",
 ]

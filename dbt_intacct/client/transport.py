@@ -3,18 +3,29 @@
 The question that matters after a failed exchange is "could Intacct have received the request?":
 a refused or timed-out *connect* means no, so resending is always safe; a connection dropped or a
 read timed out after the body went out means maybe, which only ``uniqueid=true`` makes safe to resend.
+
+Time: each exchange has a deadline, ``timeout`` seconds from its start to the last byte of the answer.
+A socket timeout alone bounds each wait for a byte, not the whole: an answer dripping one byte at a
+time would never end. So the sockets an exchange uses are registered with its ``_Deadline``, which shuts
+them down when it passes; the read that was waiting fails at once and is reported as a timeout.
 """
 
 from __future__ import annotations
 
-import time
+import contextlib
+import io
+import socket
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from dbt_intacct import __version__
 from dbt_intacct.xml.safe import MAX_XML_BYTES
@@ -47,6 +58,108 @@ class HttpReply:
     status: int
     headers: Mapping[str, str]
     body: bytes
+
+
+class _Deadline:
+    """One exchange's deadline: once it passes, every socket registered with it is shut down."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._over = False  # the exchange has ended: its pooled sockets belong to the next one
+        self.passed = False
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut ``sock`` down when the deadline passes (at once if it has)."""
+        with self._lock:
+            self._sockets.append(sock)
+            if self.passed:
+                _shut_down(sock)
+
+    def pass_now(self) -> None:
+        """The deadline has passed: end every wait on the exchange's sockets."""
+        with self._lock:
+            if self._over:
+                return
+            self.passed = True
+            for sock in self._sockets:
+                _shut_down(sock)
+
+    def end(self) -> None:
+        """The exchange is over, in time or not: its sockets are no longer watched."""
+        with self._lock:
+            self._over = True
+            self._sockets.clear()
+
+
+def _shut_down(sock: socket.socket) -> None:
+    # Already closed, or a plain socket that TLS has taken over: nothing left to end.
+    with contextlib.suppress(OSError):
+        # The plain socket's shutdown, also for a TLS socket: the read waiting in another thread ends.
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+_exchange = threading.local()  # the _Deadline of the exchange this thread is making, if any
+
+
+def _watch(sock: socket.socket | None) -> None:
+    deadline: _Deadline | None = getattr(_exchange, "deadline", None)
+    if deadline is not None and sock is not None:
+        deadline.watch(sock)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    """An HTTP connection whose sockets the current exchange's deadline can shut down."""
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _watch(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self.sock)  # a connection reused from the pool
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    """An HTTPS connection whose sockets the current exchange's deadline can shut down."""
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _watch(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self.sock)  # the TLS socket, or a connection reused from the pool
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_WATCHED_POOLS: dict[str, type[HTTPConnectionPool]] = {
+    "http": _WatchedHTTPConnectionPool,
+    "https": _WatchedHTTPSConnectionPool,
+}
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """requests' adapter with connections the deadline can shut down, directly or through a proxy."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS pools have connections of their own
+            manager.pool_classes_by_scheme = _WATCHED_POOLS
+        return manager
 
 
 def _caused_by(exc: BaseException, *types: type[BaseException]) -> bool:
@@ -84,7 +197,7 @@ class HttpTransport:
         self._http.trust_env = False
         self._environments: dict[str, tuple[dict[str, str], bool | str]] = {}
         # Retries are ours to decide: urllib3 must never resend a POST on its own.
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=self.POOL_SIZE, max_retries=0)
+        adapter = _WatchedAdapter(pool_connections=2, pool_maxsize=self.POOL_SIZE, max_retries=0)
         self._http.mount("https://", adapter)
         self._http.mount("http://", adapter)
         self._http.headers.update(
@@ -96,8 +209,43 @@ class HttpTransport:
         )
 
     def post(self, url: str, body: bytes) -> HttpReply:
-        """Send ``body``; return the reply or raise ``TransportError`` (never a requests exception)."""
-        deadline = time.monotonic() + self._connect_timeout + self._timeout
+        """Send ``body``; return the reply or raise ``TransportError`` (never a requests exception).
+
+        The whole exchange, connect to last byte, takes at most ``timeout`` seconds.
+        """
+        deadline = _Deadline()
+        timer = threading.Timer(self._timeout, deadline.pass_now)
+        timer.daemon = True
+        _exchange.deadline = deadline
+        timer.start()
+        try:
+            reply = self._post(url, body)
+        except TransportError as failure:
+            if deadline.passed and failure.delivery is Delivery.MAYBE_SENT:
+                raise self._timed_out(url) from None
+            raise
+        except Exception:
+            # A shut-down socket fails in ways requests does not always wrap (OSError, ValueError).
+            if deadline.passed:
+                raise self._timed_out(url) from None
+            raise
+        finally:
+            deadline.end()
+            timer.cancel()
+            _exchange.deadline = None
+        # Headers cut short by the shutdown read as complete to http.client: the reply cannot be trusted.
+        if deadline.passed:
+            raise self._timed_out(url)
+        return reply
+
+    def _timed_out(self, url: str) -> TransportError:
+        return TransportError(
+            "read_timeout",
+            Delivery.MAYBE_SENT,
+            f"no complete answer from {url} within {self._timeout:g}s of sending the request",
+        )
+
+    def _post(self, url: str, body: bytes) -> HttpReply:
         proxies, verify = self._environment(url)
         try:
             response = self._http.post(
@@ -121,11 +269,7 @@ class HttpTransport:
                 "connect_timeout", Delivery.NOT_SENT, f"connecting to {url} timed out"
             ) from None
         except requests.exceptions.ReadTimeout:
-            raise TransportError(
-                "read_timeout",
-                Delivery.MAYBE_SENT,
-                f"no answer from {url} within {self._timeout:g}s after the request was sent",
-            ) from None
+            raise self._timed_out(url) from None
         except requests.exceptions.ConnectionError as exc:
             if _caused_by(exc, urllib3.exceptions.NewConnectionError, ConnectionRefusedError):
                 raise TransportError(
@@ -141,7 +285,7 @@ class HttpTransport:
                 "invalid_url", Delivery.UNUSABLE, f"invalid endpoint URL {url}: {exc}"
             ) from None
         with response:
-            return HttpReply(response.status_code, response.headers, self._read_body(response, url, deadline))
+            return HttpReply(response.status_code, response.headers, self._read_body(response, url))
 
     def _environment(self, url: str) -> tuple[dict[str, str], bool | str]:
         """The proxies and TLS verification requests would take from the environment for ``url``."""
@@ -154,7 +298,7 @@ class HttpTransport:
             self._environments[url] = found
         return found
 
-    def _read_body(self, response: requests.Response, url: str, deadline: float) -> bytes:
+    def _read_body(self, response: requests.Response, url: str) -> bytes:
         declared = response.headers.get("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > self._max_bytes:
             raise TransportError(
@@ -162,32 +306,24 @@ class HttpTransport:
                 Delivery.UNUSABLE,
                 f"the response from {url} is {declared} bytes, over the {self._max_bytes}-byte limit",
             )
-        chunks: list[bytes] = []
-        size = 0
+        # One growing buffer whose bytes are handed over without a copy: the answer is held once.
+        body = io.BytesIO()
         try:
             for chunk in response.iter_content(_CHUNK_BYTES):
-                size += len(chunk)
-                if size > self._max_bytes:
+                if body.tell() + len(chunk) > self._max_bytes:
                     raise TransportError(
                         "response_too_large",
                         Delivery.UNUSABLE,
                         f"the response from {url} is over the {self._max_bytes}-byte limit",
                     )
-                # The read timeout applies between bytes; this bounds a response that trickles in.
-                if time.monotonic() > deadline:
-                    raise TransportError(
-                        "read_timeout",
-                        Delivery.MAYBE_SENT,
-                        f"the response from {url} took longer than {self._timeout:g}s",
-                    )
-                chunks.append(chunk)
+                body.write(chunk)
         except requests.exceptions.RequestException:
             raise TransportError(
                 "connection_dropped",
                 Delivery.MAYBE_SENT,
                 f"the connection to {url} broke while the response was arriving",
             ) from None
-        return b"".join(chunks)
+        return body.getvalue()
 
     def close(self) -> None:
         """Close the pooled connections."""

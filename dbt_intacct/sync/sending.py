@@ -11,7 +11,7 @@ resends that same function (recovery).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from dbt_intacct import interrupts
@@ -25,7 +25,6 @@ from dbt_intacct.sync.planned import CREATE, PlannedFunction
 from dbt_intacct.sync.settlement import Settlement, after_read_back, settle, settle_too_large
 from dbt_intacct.sync.spec import SyncSpec
 from dbt_intacct.xml.request import Function
-from dbt_intacct.xml.response import FunctionResult
 
 OUTCOME_WRITE_SECONDS = 0.25
 PAGE_SIZE = 1000  # rows per page of the change set: the sender keeps a page's worth of batches ahead
@@ -152,7 +151,7 @@ class Sender:
                     self.progress.rows_sent(self.result, len(batch))
                     answered = [by_controlid.pop(function.controlid) for function in batch]
                     settlements = [
-                        settle(p, _answers(answer, p.controlid), self.spec.object, self.spec.mode)
+                        settle(p, answer.get(p.controlid, ()), self.spec.object, self.spec.mode)
                         for p in answered
                     ]
                     self._settled(answered, settlements, unwritten, follow_ups)
@@ -222,9 +221,3 @@ class Sender:
         unwritten.outcomes = []
         unwritten.ok = unwritten.failed = unwritten.batches = 0
         unwritten.since = time.monotonic()
-
-
-def _answers(answer: Mapping[str, FunctionResult], controlid: str) -> tuple[FunctionResult, ...]:
-    """Every result the gateway returned for a control ID."""
-    found = answer.get(controlid)
-    return () if found is None else (found,)

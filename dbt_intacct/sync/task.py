@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dbt_intacct import interrupts
-from dbt_intacct.client import ApiCall, Credentials, IntacctClient, RetryPolicy
+from dbt_intacct.client import ApiCall, IntacctClient, RetryPolicy
 from dbt_intacct.config import DEFAULT_RETENTION_DAYS, Connection, IntacctConfig, load_config
 from dbt_intacct.dbt.manifest import intacct_models, load_manifest, manifest_path
 from dbt_intacct.dbt.selection import Selection, selected_unique_ids
@@ -208,7 +208,7 @@ class SyncTask:
                 run_id=result.run_id,
                 client=None
                 if opts.dry_run
-                else _lazy_client(clients, model.spec.connection, connection, calls),
+                else _lazy_client(clients, model.spec.connection, connection, calls, self.progress),
                 batch_size=connection.batch_size if connection else 50,
                 concurrency=connection.concurrency if connection else 1,
                 dry_run=opts.dry_run,
@@ -333,25 +333,28 @@ class SyncTask:
 
 
 def _lazy_client(
-    clients: dict[str, IntacctClient], name: str, connection: Connection | None, calls: CallLog
+    clients: dict[str, IntacctClient],
+    name: str,
+    connection: Connection | None,
+    calls: CallLog,
+    progress: Progress,
 ) -> Callable[[], IntacctClient]:
+    def retrying(kind: str, delay: float | None, attempt: int, max_attempts: int) -> None:
+        when = f"in {delay:.1f} s" if delay else "now"
+        progress.notice(
+            f"Intacct request failed ({kind}); retrying {when} (attempt {attempt} of {max_attempts})"
+        )
+
     def get() -> IntacctClient:
         if name not in clients:
             if connection is None:
                 raise ConfigError(f"connection '{name}' is not configured")
             clients[name] = IntacctClient(
-                Credentials(
-                    sender_id=connection.sender_id,
-                    sender_password=connection.sender_password,
-                    company_id=connection.company_id,
-                    user_id=connection.user_id,
-                    user_password=connection.user_password,
-                    entity_id=connection.entity_id,
-                    endpoint=connection.endpoint,
-                ),
+                connection.credentials(),
                 timeout=connection.timeout_seconds,
                 retry=RetryPolicy(max_attempts=connection.max_retries + 1),
                 on_call=calls,
+                on_retry=retrying,
             )
         return clients[name]
 

@@ -2,14 +2,21 @@
 
 ``parse_response`` only reads; deciding what a failure means for the run (retry, re-login, stop)
 is the client's job. A function's failure is data here (a ``FunctionResult``), never an exception.
+
+Memory: the body is parsed incrementally. The records of a read (query, readByQuery, readMore, read,
+readByName) leave the tree as they end, serialised in chunks, and are parsed again a chunk at a time
+when asked for (``FunctionResult.iter_records``): a page costs about its own size, whatever its shape,
+where a whole tree cost thirty times that. What stays in the tree (the envelope, errors, the answers to
+writes, the record being read) is bounded by ``MAX_HELD_ELEMENTS``.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
@@ -18,7 +25,15 @@ from lxml import etree
 
 from dbt_intacct.errors import IntacctError, TerminalIntacctError, TransientIntacctError
 from dbt_intacct.secrets import redact
-from dbt_intacct.xml.safe import MAX_XML_BYTES, UnsafeXmlError, parse_untrusted_xml
+from dbt_intacct.xml.safe import (
+    MAX_XML_BYTES,
+    UnsafeXmlError,
+    decode_text,
+    is_html_page,
+    parse_trusted_fragment,
+    sniff_encoding,
+    untrusted_events,
+)
 
 DUPLICATE_ERRORNOS = frozenset({"BL34000061", "PL05000104"})
 # Our emulator's documented choice for "this function controlid already completed" (uniqueid=true);
@@ -30,6 +45,13 @@ GENERIC_ERRORNOS = frozenset({"BL01001973", "XL03000009"})
 RATE_LIMIT_ERRORNO = "GW-0010"
 # Text the gateway uses for throttling and maintenance (seen in production clients, API.md [S23]).
 _TRANSIENT_TEXTS = ("api rate limit exceeded", "temporarily off-line", "temporarily offline")
+# Functions whose <data> holds the records of a read; their records are streamed out of the tree.
+READ_FUNCTIONS = frozenset({"query", "readByQuery", "readMore", "read", "readByName"})
+# Elements held in the tree at once: the envelope, errors, writes' answers, the record being read.
+# A batch of 500 writes needs a few thousand; a tree of this many costs some 50 MB.
+MAX_HELD_ELEMENTS = 200_000
+# A read's records leave the tree once they make this many elements.
+_CHUNK_ELEMENTS = 20_000
 
 _TAG = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"\s+")
@@ -143,6 +165,20 @@ def _int_attribute(element: etree._Element | None, name: str) -> int | None:
 
 
 @dataclass(frozen=True)
+class Records:
+    """A read's records, out of the tree: serialised in chunks, each a ``<data>`` of some records."""
+
+    chunks: tuple[bytes, ...] = field(repr=False)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        """Each record flattened (see ``_flatten``); one chunk is parsed at a time."""
+        for chunk in self.chunks:
+            for record in parse_trusted_fragment(chunk):
+                if isinstance(record.tag, str):
+                    yield _flatten(record)
+
+
+@dataclass(frozen=True)
 class FunctionResult:
     """The ``<result>`` of one function: its status, errors, and data (or a legacy ``<key>``)."""
 
@@ -152,6 +188,8 @@ class FunctionResult:
     errors: tuple[ErrorDetail, ...]
     data: etree._Element | None
     key: str | None
+    # A read's records, out of the tree; ``data`` then keeps only its attributes.
+    read_records: Records | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -195,9 +233,16 @@ class FunctionResult:
 
     def records(self) -> list[dict[str, Any]]:
         """Each child of ``<data>`` flattened to a dict (see ``_flatten``: dotted keys, string values)."""
-        if self.data is None:
-            return []
-        return [_flatten(child) for child in self.data if isinstance(child.tag, str)]
+        return list(self.iter_records())
+
+    def iter_records(self) -> Iterator[dict[str, Any]]:
+        """The records of ``records``, one at a time: a read's are parsed again as they are asked for."""
+        if self.read_records is not None:
+            yield from self.read_records
+        elif self.data is not None:
+            for child in self.data:
+                if isinstance(child.tag, str):
+                    yield _flatten(child)
 
     @property
     def listtype(self) -> str | None:
@@ -266,6 +311,15 @@ class Response:
         """The first specific request-level error (control, then authentication), or ``""``."""
         return _message(self.control_errors) or _message(self.auth_errors)
 
+    def answers(self, controlids: Sequence[str]) -> dict[str, tuple[FunctionResult, ...]]:
+        """Every result the response holds for each controlid, in order: none when it has none, and
+        more than one when Intacct answered a function twice (other controlids' results left out)."""
+        found: dict[str, tuple[FunctionResult, ...]] = {controlid: () for controlid in controlids}
+        for result in self.results:
+            if result.controlid in found:
+                found[result.controlid] += (result,)
+        return found
+
     def result_for(self, controlid: str) -> FunctionResult:
         """The result whose ``controlid`` echoes the function's; ``KeyError`` when there is none."""
         for result in self.results:
@@ -277,7 +331,7 @@ class Response:
         return iter(self.results)
 
 
-def _result(element: etree._Element) -> FunctionResult:
+def _result(element: etree._Element, read_records: Records | None) -> FunctionResult:
     key = element.find("key")
     return FunctionResult(
         status=element.findtext("status", default="").strip(),
@@ -286,23 +340,117 @@ def _result(element: etree._Element) -> FunctionResult:
         errors=_errors(element.find("errormessage")),
         data=element.find("data"),
         key=(key.text or "").strip() if key is not None else None,
+        read_records=read_records,
     )
 
 
-_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+def _scrub_element(element: etree._Element, scrub: Callable[[str], str]) -> None:
+    """Scrub ``element``'s own text, tail and attribute values in place."""
+    if element.text:
+        text = scrub(element.text)
+        if text != element.text:
+            element.text = text
+    if element.tail:
+        tail = scrub(element.tail)
+        if tail != element.tail:
+            element.tail = tail
+    for name, value in element.attrib.items():
+        scrubbed = scrub(str(value))
+        if scrubbed != value:
+            element.set(name, scrubbed)
+
+
+def _read_tree(
+    body: bytes, max_bytes: int, scrub: Callable[[str], str] | None
+) -> tuple[etree._Element, dict[etree._Element, Records]]:
+    """The response's tree, and the records of each read result, serialised (by its ``<result>``).
+
+    A read's records leave the tree in chunks of about ``_CHUNK_ELEMENTS`` elements, each serialised in
+    one call (a call per record cost 60% more CPU on a page of small records). Every text is scrubbed
+    as its element ends, so no raw secret reaches the tree or the records.
+    Depths: 1 ``<response>``, 2 ``<operation>``, 3 ``<result>``, 4 its ``<data>``, 5 a record.
+    """
+    depth = 0
+    held = 0  # elements in the tree now
+    held_outside_records = 0  # ... when the read's <data> opened
+    result: etree._Element | None = None
+    function = ""  # the open result's <function>
+    data: etree._Element | None = None  # a read result's <data>, while it is open
+    chunks: list[bytes] = []
+    by_result: dict[etree._Element, Records] = {}
+    with untrusted_events(body, max_bytes=max_bytes) as events:
+        for event, element in events:
+            if event == "start":
+                depth += 1
+                held += 1
+                if held > MAX_HELD_ELEMENTS:
+                    raise UnsafeXmlError(
+                        f"the body holds more than {MAX_HELD_ELEMENTS} elements outside read records, "
+                        "or in one record; refused to bound memory"
+                    )
+                if depth == 3 and element.tag == "result":
+                    result, function = element, ""
+                elif depth == 4 and element.tag == "data" and function in READ_FUNCTIONS:
+                    data, chunks, held_outside_records = element, [], held
+                continue
+            if scrub is not None:
+                _scrub_element(element, scrub)
+            if depth == 5 and data is not None and held - held_outside_records >= _CHUNK_ELEMENTS:
+                chunks.append(etree.tostring(data, encoding="UTF-8", with_tail=False))
+                del data[:]
+                held = held_outside_records
+            elif depth == 4 and result is not None:
+                if element.tag == "function":
+                    function = (element.text or "").strip()
+                elif data is not None:
+                    if len(data):
+                        chunks.append(etree.tostring(data, encoding="UTF-8", with_tail=False))
+                        del data[:]
+                    by_result[result] = Records(tuple(chunks))
+                    data = None
+            elif depth == 3:
+                result, function = None, ""
+            depth -= 1
+        root = events.root
+    return root, by_result
+
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_WIDE_NAMES = {"utf-16": "UTF-16", "utf-16-le": "UTF-16", "utf-16-be": "UTF-16", "utf-32": "UTF-32"}
+
+
+def _printable(text: str) -> str:
+    """``text`` without control characters (NULs of a misread wide encoding, escape codes)."""
+    return "".join(char for char in text if char.isspace() or unicodedata.category(char) != "Cc")
 
 
 def describe_body(body: bytes, limit: int = 120) -> str:
     """A short, safe description of a body we could not use: an HTML page's title or its first words.
 
-    An error page may echo the request with its markup escaped (`&lt;password&gt;...`): entities are
-    decoded before the secrets are redacted, and the text is cut only after that, so that no part of a
-    password survives the cut.
+    The body is decoded in its own encoding (a BOM, the XML declaration; UTF-8 otherwise). An error page
+    may echo the request with its markup escaped (`&lt;password&gt;...`): entities are decoded before the
+    secrets are redacted, and the text is cut only after that, so that no part of a password survives
+    the cut.
     """
-    title = _TITLE.search(body[:65536])
-    text = (title.group(1) if title else body[:4096]).decode("utf-8", errors="replace")
-    text = _clean(redact(html.unescape(html.unescape(text))))
+    text = decode_text(body[:65536])
+    title = _TITLE.search(text)
+    text = title.group(1) if title else text[:4096]
+    text = _clean(_printable(redact(html.unescape(html.unescape(text)))))
     return text[:limit] + ("..." if len(text) > limit else "")
+
+
+def _html_page(body: bytes, http_status: int | None) -> IntacctError:
+    """The error for an HTML page where Intacct XML was expected: usually a proxy's or a CDN's."""
+    status = f"HTTP {http_status}" if http_status is not None else "a response"
+    if http_status is not None and (http_status >= 500 or http_status in (408, 429)):
+        source = f"HTTP {http_status} from a proxy or CDN in front of Intacct, or Intacct's web tier"
+    else:
+        source = "from something other than Intacct's XML gateway: check the endpoint URL and any proxy"
+    message = f"Intacct answered {status} with an HTML page, not Intacct XML ({source})"
+    title = describe_body(body)
+    if title:
+        message += f": {title!r}"
+    return _classified(message, body, http_status)
 
 
 def _unusable(body: bytes, reason: str, http_status: int | None, max_bytes: int) -> IntacctError:
@@ -311,25 +459,38 @@ def _unusable(body: bytes, reason: str, http_status: int | None, max_bytes: int)
     status = f"HTTP {http_status}" if http_status is not None else "a response"
     message = f"Intacct answered {status} that cannot be used: {reason}"
     if readable:
-        message += f" (body: {describe_body(body)!r})"
-    throttled = readable and mentions_transient_condition(body[:65536].decode("utf-8", errors="replace"))
+        encoding = _WIDE_NAMES.get(sniff_encoding(body))
+        message += f" (body{f' in {encoding}' if encoding else ''}: {describe_body(body)!r})"
+    return _classified(message, body if readable else b"", http_status)
+
+
+def _classified(message: str, body: bytes, http_status: int | None) -> IntacctError:
+    """Transient on 5xx, 408 and 429 or when the body speaks of throttling; terminal otherwise."""
+    throttled = mentions_transient_condition(decode_text(body[:65536]))
     if throttled or (http_status is not None and (http_status >= 500 or http_status in (408, 429))):
         return TransientIntacctError(message)
     return TerminalIntacctError(message)
 
 
 def parse_response(
-    body: bytes, *, http_status: int | None = None, max_bytes: int = MAX_XML_BYTES
+    body: bytes,
+    *,
+    http_status: int | None = None,
+    max_bytes: int = MAX_XML_BYTES,
+    scrub: Callable[[str], str] | None = None,
 ) -> Response:
-    """Parse a response body with entities, DTDs and network access off.
+    """Parse a response body with entities, DTDs and network access off, within a memory bound.
 
     Raises ``TransientIntacctError`` when the body is unusable and ``http_status`` is 5xx, 408 or 429
     (a CDN's HTML error page) or the body speaks of throttling, and ``TerminalIntacctError`` for any
-    other unusable body: empty, not XML, a DTD or entity declaration (billion laughs, XXE), over
-    ``max_bytes``, or not an Intacct ``<response>``. The message names the HTTP status.
+    other unusable body: empty, an HTML page, not XML, a DTD or entity declaration (billion laughs,
+    XXE), over ``max_bytes`` or ``MAX_HELD_ELEMENTS``, or not an Intacct ``<response>``. The message
+    names the HTTP status. ``scrub`` is applied to every text of the answer (errors, keys, records).
     """
+    if is_html_page(body):
+        raise _html_page(body, http_status)
     try:
-        root = parse_untrusted_xml(body, max_bytes=max_bytes)
+        root, records = _read_tree(body, max_bytes, scrub)
     except UnsafeXmlError as exc:
         raise _unusable(body, str(exc), http_status, max_bytes) from None
     if root.tag != "response":
@@ -354,7 +515,7 @@ def parse_response(
         session_timeout=_parse_timestamp(
             authentication.findtext("sessiontimeout") if authentication is not None else None
         ),
-        results=tuple(_result(result) for result in operation.iterfind("result"))
+        results=tuple(_result(result, records.get(result)) for result in operation.iterfind("result"))
         if operation is not None
         else (),
     )

@@ -326,15 +326,22 @@ def test_read_by_query_follows_read_more(reader: IntacctClient, calls: list[ApiC
     assert [str(f[0].tag) for f in functions if f is not None] == ["readByQuery", "readMore", "readMore"]
 
 
-def test_read_by_query_survives_a_lost_read_more(
-    reader: IntacctClient, populated: EmulatorServer, calls: list[ApiCall]
-) -> None:
-    pages = reader.read_by_query("CUSTOMER", ["RECORDNO", "CUSTOMERID"], "", 500)
-    first_page = [next(pages) for _ in range(500)]
-    populated.admin.set_faults(drop_after_commit={"next": 1})
-    records = first_page + list(pages)
+def test_read_by_query_survives_a_lost_read_more(populated: EmulatorServer, calls: list[ApiCall]) -> None:
+    retries: list[tuple[str, float, int, int]] = []
+    with IntacctClient(
+        credentials(populated.url),
+        retry=RETRY,
+        on_call=calls.append,
+        on_retry=lambda *notice: retries.append(notice),
+    ) as reader:
+        pages = reader.read_by_query("CUSTOMER", ["RECORDNO", "CUSTOMERID"], "", 500)
+        first_page = [next(pages) for _ in range(500)]
+        populated.admin.set_faults(drop_after_commit={"next": 1})
+        records = first_page + list(pages)
+    populated.admin.clear_faults()
     assert sorted(record["CUSTOMERID"] for record in records) == [f"Q{n:04d}" for n in range(MANY)]
     assert any(call.fault == "connection_dropped" for call in calls)
+    assert retries == [("read_more_lost", 0.0, 2, RETRY.max_attempts)]  # the 2nd run: told, not logged
 
 
 def test_failed_query_is_terminal(reader: IntacctClient) -> None:

@@ -6,6 +6,8 @@ protocol, which tests/functional/test_client_emulator.py covers.
 from __future__ import annotations
 
 import gzip
+import html
+import logging
 import socket
 import threading
 import time
@@ -14,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from xml.sax.saxutils import escape as xml_escape
 
 import pytest
 from lxml import etree
@@ -50,7 +53,32 @@ class Drop:
     """Read the request, then close the connection without answering."""
 
 
-Action = Reply | Drop
+@dataclass(frozen=True)
+class Drip:
+    """Answer 200 with a Content-Length, then send the answer one byte every ``interval`` seconds
+    (the status line and headers too, with ``headers_too``)."""
+
+    body: bytes
+    interval: float = 0.05
+    headers_too: bool = False
+
+
+@dataclass(frozen=True)
+class Echo:
+    """Fail every function with an error whose description2 echoes the whole request, escaped as XML
+    text (or inside CDATA), as a careless gateway does."""
+
+    cdata: bool = False
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Answer with what ``make`` makes of the request."""
+
+    make: Callable[[Seen], Reply]
+
+
+Action = Reply | Drop | Drip | Echo | Answer
 
 
 @dataclass
@@ -172,6 +200,31 @@ class ScriptedGateway:
         return [seen for seen in self.seen if seen.function_names != ["getAPISession"]]
 
 
+def echo_reply(seen: Seen, cdata: bool) -> Reply:
+    request = seen.body.decode()
+    echoed = f"<![CDATA[{request}]]>" if cdata else xml_escape(request)
+    results = "".join(
+        f"<result><status>failure</status><function>create</function><controlid>{controlid}</controlid>"
+        "<errormessage><error><errorno>XL03000003</errorno><description>Cannot process</description>"
+        f"<description2>{echoed}</description2><correction></correction></error></errormessage></result>"
+        for controlid in seen.controlids
+    )
+    return Reply(body=envelope(authenticated(results)))
+
+
+def drip(handler: BaseHTTPRequestHandler, action: Drip) -> None:
+    head = (
+        f"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {len(action.body)}\r\n\r\n"
+    ).encode()
+    if not action.headers_too:
+        handler.wfile.write(head)
+        handler.wfile.flush()
+    for byte in (head if action.headers_too else b"") + action.body:
+        handler.wfile.write(bytes([byte]))
+        handler.wfile.flush()
+        time.sleep(action.interval)
+
+
 def make_handler(gateway_ref: Callable[[], ScriptedGateway]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -190,9 +243,17 @@ def make_handler(gateway_ref: Callable[[], ScriptedGateway]) -> type[BaseHTTPReq
                 gateway.max_in_flight = max(gateway.max_in_flight, gateway.in_flight)
             try:
                 action = gateway.answer(seen)
+                if isinstance(action, Echo):
+                    action = echo_reply(seen, action.cdata)
+                if isinstance(action, Answer):
+                    action = action.make(seen)
                 if isinstance(action, Drop):
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if isinstance(action, Drip):
+                    self.close_connection = True
+                    drip(self, action)
                     return
                 time.sleep(action.delay)
                 self.send_response(action.status)
@@ -372,6 +433,27 @@ def test_transient_faults_are_retried_and_survived(
     assert stats.retries == 2 and stats.faults[kind] == 2 and stats.faults_survived[kind] == 2
 
 
+def test_each_retry_is_told_to_on_retry_and_nothing_is_logged(
+    gateway: ScriptedGateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    retries: list[tuple[str, float, int, int]] = []
+    with IntacctClient(
+        credentials(gateway.url),
+        retry=FAST,
+        on_retry=lambda kind, delay, attempt, limit: retries.append((kind, delay, attempt, limit)),
+    ) as client:
+        client.open_session()
+        gateway.actions.extend([Reply(503, b""), HTML_502])
+        with caplog.at_level(logging.DEBUG, logger="dbt_intacct"):
+            assert client.execute([create("a")], uniqueid=True)["a"].ok
+    assert [(kind, attempt, limit) for kind, _, attempt, limit in retries] == [
+        ("http_503", 2, FAST.max_attempts),
+        ("http_502", 3, FAST.max_attempts),
+    ]
+    assert all(0 <= delay <= FAST.max_delay for _, delay, _, _ in retries)
+    assert caplog.records == []
+
+
 def test_retry_after_is_honoured(gateway: ScriptedGateway, client: IntacctClient) -> None:
     client.open_session()
     gateway.actions.append(
@@ -474,11 +556,66 @@ def test_read_timeout_is_ambiguous(gateway: ScriptedGateway) -> None:
             client.execute([create("a")], uniqueid=False)
 
 
+@pytest.mark.parametrize("headers_too", [False, True], ids=["body", "status line and headers"])
+def test_an_answer_that_drips_is_cut_at_the_deadline_as_a_timeout(
+    gateway: ScriptedGateway, calls: list[ApiCall], headers_too: bool
+) -> None:
+    """Each byte comes well within the socket timeout; the whole answer would take 10 seconds."""
+    body = envelope(authenticated(success_results_for(["a"])))
+    interval = 10.0 / len(body)
+    with IntacctClient(credentials(gateway.url), timeout=0.5, retry=FAST, on_call=calls.append) as client:
+        client.open_session()
+        gateway.actions.append(Drip(body, interval, headers_too))
+        started = time.monotonic()
+        with pytest.raises(AmbiguousOutcomeError, match=r"0\.5s"):
+            client.execute([create("a")], uniqueid=False)
+        elapsed = time.monotonic() - started
+    assert elapsed < 2.0, f"one attempt took {elapsed:.1f}s with a 0.5s timeout"
+    assert (calls[-1].fault, calls[-1].outcome) == ("read_timeout", "ambiguous")
+
+
+def test_a_dripping_answer_with_uniqueid_is_resent_after_the_deadline(gateway: ScriptedGateway) -> None:
+    body = envelope(authenticated(success_results_for(["a"])))
+    with IntacctClient(credentials(gateway.url), timeout=0.5, retry=FAST) as client:
+        client.open_session()
+        gateway.actions.append(Drip(body, 10.0 / len(body)))
+        assert client.execute([create("a")], uniqueid=True)["a"].ok
+    assert len(gateway.work) == 2 and client.stats.faults_survived["read_timeout"] == 1
+
+
+def test_the_transport_bounds_an_exchange_from_start_to_last_byte(gateway: ScriptedGateway) -> None:
+    body = envelope(authenticated(success_results_for(["a"])))
+    gateway.actions.append(Drip(body, 10.0 / len(body)))
+    transport = HttpTransport(timeout=0.4, verify_tls=True)
+    started = time.monotonic()
+    with pytest.raises(TransportError) as caught:
+        transport.post(gateway.url, b"<request/>")
+    elapsed = time.monotonic() - started
+    transport.close()
+    assert (caught.value.kind, caught.value.delivery) == ("read_timeout", Delivery.MAYBE_SENT)
+    assert elapsed < 1.5
+
+
 def test_missing_result_is_ambiguous(gateway: ScriptedGateway, client: IntacctClient) -> None:
     client.open_session()
     gateway.actions.append(Reply(body=envelope(authenticated(success_results_for(["a"])))))
-    with pytest.raises(AmbiguousOutcomeError, match="no result for 1 of 2"):
+    with pytest.raises(AmbiguousOutcomeError, match="no single result for 1 of 2"):
         client.execute([create("a"), create("b")], uniqueid=True)
+
+
+def test_every_answer_for_each_controlid_is_handed_over(
+    gateway: ScriptedGateway, client: IntacctClient
+) -> None:
+    # Missing, duplicated and unknown results are the caller's to settle (a sync reads Intacct back).
+    client.open_session()
+    gateway.actions.append(Reply(body=envelope(authenticated(success_results_for(["a", "a", "zzz"])))))
+    answers = client.execute_answers([create("a"), create("b")], uniqueid=True)
+    assert sorted(answers) == ["a", "b"]
+    assert [r.status for r in answers["a"]] == ["success", "success"]
+    assert answers["b"] == ()
+    gateway.actions.append(Reply(body=envelope(authenticated(success_results_for(["a", "a"])))))
+    with pytest.raises(AmbiguousOutcomeError, match="no single result for 1 of 1"):
+        client.execute([create("a")], uniqueid=True)
 
 
 # --- terminal failures ---------------------------------------------------------------------------
@@ -640,6 +777,70 @@ def test_a_secret_echoed_in_an_error_is_scrubbed(gateway: ScriptedGateway, clien
     with pytest.raises(TerminalIntacctError) as caught:
         client.execute([create("a")], uniqueid=True)
     assert_no_secrets(caught.value)
+
+
+# Characters every escaping changes, and a word that survives all of them.
+HARD_SENDER_PASSWORD = "Snd&Pw<QvX7kite91>'s\"x"
+HARD_USER_PASSWORD = 'Usr"Pw%ZeBra-4471&<x>'
+
+
+def forms(secret: str) -> set[str]:
+    """The secret as an echo may show it: raw, escaped for XML or HTML, escaped twice."""
+    escaped = {secret, xml_escape(secret), html.escape(secret), html.escape(secret, quote=False)}
+    return escaped | {xml_escape(form) for form in escaped}
+
+
+def assert_none_of(secrets: list[str], *texts: object) -> None:
+    for text in texts:
+        for secret in secrets:
+            for form in forms(secret):
+                assert form not in str(text), f"{form!r} leaked into {str(text)[:300]!r}"
+
+
+@pytest.mark.parametrize("cdata", [False, True], ids=["escaped", "cdata"])
+def test_a_gateway_echoing_the_request_in_function_errors_leaks_no_secret(
+    gateway: ScriptedGateway, calls: list[ApiCall], cdata: bool
+) -> None:
+    hard = Credentials(
+        **{
+            **credentials(gateway.url).__dict__,
+            "sender_password": SecretStr(HARD_SENDER_PASSWORD),
+            "user_password": SecretStr(HARD_USER_PASSWORD),
+        }
+    )
+    with IntacctClient(hard, retry=FAST, on_call=calls.append) as client:
+        client.open_session()
+        gateway.actions.append(Echo(cdata))
+        results = client.execute([create("a"), create("b")], uniqueid=True)
+    session_id = gateway.work[0].session_id
+    assert session_id and HARD_SENDER_PASSWORD in gateway.work[0].body.decode().replace("&amp;", "&").replace(
+        "&lt;", "<"
+    ).replace("&gt;", ">")  # the request did carry it, escaped
+    secrets = [HARD_SENDER_PASSWORD, HARD_USER_PASSWORD, session_id]
+    for result in results.values():
+        assert not result.ok and "Cannot process" in result.message  # the rest of the text is kept
+        assert_none_of(secrets, result.message, result.errors, repr(result))
+        for error in result.errors:
+            assert_none_of(secrets, error.description, error.description2, error.text())
+    assert_none_of(secrets, *(call.response_xml for call in calls), *(call.error for call in calls))
+
+
+def test_records_of_a_read_are_scrubbed(gateway: ScriptedGateway, client: IntacctClient) -> None:
+    client.open_session()
+    note = f"session {SESSION_PREFIX}1, password {xml_escape(xml_escape(SENDER_PASSWORD))}"
+
+    def page(seen: Seen) -> Reply:
+        result = (
+            "<result><status>success</status><function>query</function>"
+            f"<controlid>{seen.controlids[0]}</controlid>"
+            '<data listtype="CUSTOMER" count="1" numremaining="0"><CUSTOMER><RECORDNO>1</RECORDNO>'
+            f"<NOTE>{xml_escape(note)}</NOTE></CUSTOMER></data></result>"
+        )
+        return Reply(body=envelope(authenticated(result)))
+
+    gateway.actions.append(Answer(page))
+    records = list(client.query("CUSTOMER", ["RECORDNO", "NOTE"]))
+    assert records == [{"RECORDNO": "1", "NOTE": "session ***, password ***"}]
 
 
 def test_plain_http_to_a_remote_host_is_refused() -> None:

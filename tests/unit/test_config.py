@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
+from dbt_intacct.client import DEFAULT_ENDPOINT, Credentials
 from dbt_intacct.config import load_config
+from dbt_intacct.endpoints import endpoint_problem
 from dbt_intacct.errors import ConfigError
 
 GOOD = """\
@@ -65,6 +68,49 @@ def test_intacct_yml_is_rendered_with_env_var(tmp_path: Path, env: pytest.Monkey
     assert config.state_schema == "finance_intacct" and config.retention_days == 7
     with pytest.raises(ConfigError, match=r"connection 'us' is not defined .* \(defined: default, eu\)"):
         config.connection("us")
+
+
+def test_a_connection_gives_the_clients_credentials(tmp_path: Path, env: pytest.MonkeyPatch) -> None:
+    env.setenv("T_SENDER", "acme_sender")
+    env.setenv("T_SENDER_PASSWORD", "s3nder-secret")
+    (tmp_path / "intacct.yml").write_text(GOOD.replace('entity_id: ""', "entity_id: EU1"))
+    config = load_config(tmp_path, tmp_path)
+    default = config.connection("default").credentials()
+    assert default == Credentials(
+        sender_id="acme_sender",
+        sender_password=SecretStr("s3nder-secret"),
+        company_id="ACME",
+        user_id="ws_user",
+        user_password=SecretStr("fallback-secret"),
+        entity_id=None,
+        endpoint=DEFAULT_ENDPOINT,
+    )
+    eu = config.connection("eu").credentials()
+    assert (eu.company_id, eu.entity_id) == ("ACME-EU", "EU1")
+    assert eu.sender_password.get_secret_value() == "123456"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "allowed"),
+    [
+        ("https://api.intacct.com/ia/xml/xmlgw.phtml", True),
+        ("https://intacct.example.com:8443/x", True),
+        ("http://127.0.0.1:8765/ia/xml/xmlgw.phtml", True),
+        ("http://127.8.9.10/x", True),
+        ("http://localhost:8765/x", True),
+        ("http://[::1]:8765/x", True),
+        ("http://intacct.example.com/x", False),
+        ("http://10.0.0.1/x", False),
+        ("ftp://127.0.0.1/x", False),
+        ("https:///no-host", False),
+        ("api.intacct.com/ia/xml/xmlgw.phtml", False),
+    ],
+)
+def test_one_endpoint_rule_for_the_config_and_the_client(endpoint: str, allowed: bool) -> None:
+    problem = endpoint_problem(endpoint)
+    assert (problem is None) is allowed
+    if problem:
+        assert "must be an https:// URL" in problem and endpoint in problem
 
 
 def test_lookup_order_profiles_dir_then_project(tmp_path: Path, env: pytest.MonkeyPatch) -> None:

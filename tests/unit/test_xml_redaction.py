@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from pydantic import SecretStr
 
+from dbt_intacct.client.calls import MAX_LOGGED_BODY_CHARS, loggable
 from dbt_intacct.secrets import SecretScrubber, redact
 from dbt_intacct.xml import functions
 from dbt_intacct.xml.request import Function, LoginAuth, SessionAuth, build_request
@@ -69,3 +71,51 @@ def test_scrubber_masks_known_values_and_learns_new_ones() -> None:
     scrubber.add(SecretStr("session-777"))
     assert scrubber.scrub("url?sid=session-777") == "url?sid=***"
     assert "sender-pw" not in repr(scrubber) and "session-777" not in repr(scrubber)
+
+
+HARD = "p&ss<W0rd>\"it's]]>%+ é"
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("raw", HARD),
+        ("XML text", "p&amp;ss&lt;W0rd&gt;\"it's]]&gt;%+ é"),
+        ("XML attribute, named quotes", "p&amp;ss&lt;W0rd&gt;&quot;it&apos;s]]&gt;%+ é"),
+        ("Python html.escape", "p&amp;ss&lt;W0rd&gt;&quot;it&#x27;s]]&gt;%+ é"),
+        ("PHP htmlspecialchars", "p&amp;ss&lt;W0rd&gt;&quot;it&#039;s]]&gt;%+ é"),
+        ("decimal references", "p&#38;ss&#60;W0rd&#62;&#34;it&#39;s]]&#62;%+ é"),
+        ("hex references", "p&#x26;ss&#x3c;W0rd&#x3e;&#x22;it&#x27;s]]&#x3e;%+ é"),
+        ("escaped twice", "p&amp;amp;ss&amp;lt;W0rd&amp;gt;\"it's]]&amp;gt;%+ é"),
+        ("inside CDATA", "p&ss<W0rd>\"it's]]]]><![CDATA[>%+ é"),
+        ("URL-encoded", "p%26ss%3CW0rd%3E%22it%27s%5D%5D%3E%25%2B%20%C3%A9"),
+        ("form-encoded", "p%26ss%3CW0rd%3E%22it%27s%5D%5D%3E%25%2B+%C3%A9"),
+        ("JSON string", "p&ss<W0rd>\\\"it's]]>%+ \\u00e9"),
+    ],
+)
+def test_scrubber_masks_every_usual_encoding_of_a_secret(name: str, shown: str) -> None:
+    scrubber = SecretScrubber([SecretStr(HARD)])
+    assert scrubber.scrub(f"<error>bad login {shown} here</error>") == "<error>bad login *** here</error>", (
+        name
+    )
+
+
+def test_scrubber_masks_a_longer_secret_before_one_it_contains() -> None:
+    scrubber = SecretScrubber([SecretStr("abcd1234"), SecretStr("abcd12345678")])
+    assert scrubber.scrub("x abcd12345678 y abcd1234 z") == "x *** y *** z"
+
+
+def test_scrubber_without_a_word_in_the_secret_still_masks_it() -> None:
+    scrubber = SecretScrubber([SecretStr("&<>&\"'")])
+    assert scrubber.scrub("a &amp;&lt;&gt;&amp;&quot;&apos; b &<>&\"' c") == "a *** b *** c"
+
+
+def test_a_large_body_is_kept_cut_and_without_a_secret_across_the_cut() -> None:
+    secret = "pw-across-the-cut-S3CRET"
+    scrubber = SecretScrubber([SecretStr(secret)])
+    filler = b"x" * (MAX_LOGGED_BODY_CHARS - 5)
+    body = filler + secret.encode() + b"<sessionid>sess-1</sessionid>" + b"y" * 5_000_000
+    kept = loggable(body, scrubber)
+    assert kept.startswith(filler.decode()) and kept.endswith(f"<!-- cut: the body was {len(body)} bytes -->")
+    assert len(kept) < MAX_LOGGED_BODY_CHARS + 100
+    assert secret[:5] not in kept[len(filler) :]

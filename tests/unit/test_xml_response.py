@@ -349,7 +349,7 @@ def test_empty_and_garbage_bodies(body: bytes) -> None:
 
 def test_xml_that_is_not_a_response() -> None:
     with pytest.raises(TerminalIntacctError, match="not Intacct's <response>"):
-        parse_response(b"<html><body>hello</body></html>", http_status=200)
+        parse_response(b"<customer><id>1</id></customer>", http_status=200)
     with pytest.raises(TerminalIntacctError, match="no <control>"):
         parse_response(b"<response><operation/></response>", http_status=200)
 
@@ -364,3 +364,53 @@ def test_unusable_body_message_does_not_echo_secrets() -> None:
     with pytest.raises(IntacctError) as caught:
         parse_response(body, http_status=500)
     assert "sender-secret-pw" not in str(caught.value)
+
+
+CDN_PAGE = (
+    "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>example.com | 520: Web server "
+    "is returning an unknown error</title></head><body><h1>Web server is returning an unknown error</h1>"
+    "</body></html>"
+)
+
+
+@pytest.mark.parametrize("http_status", [502, 503, 520])
+def test_a_cdns_html_page_is_described_as_such_not_as_an_attack(http_status: int) -> None:
+    with pytest.raises(TransientIntacctError) as caught:
+        parse_response(CDN_PAGE.encode(), http_status=http_status)
+    message = str(caught.value)
+    assert f"HTTP {http_status} with an HTML page, not Intacct XML" in message
+    assert "proxy or CDN" in message and "520: Web server is returning an unknown error" in message
+    assert "DTD" not in message and "entit" not in message
+
+
+def test_an_html_page_on_200_points_at_the_endpoint() -> None:
+    with pytest.raises(TerminalIntacctError) as caught:
+        parse_response(
+            b"<html><head><title>Sign in</title></head><body>portal</body></html>", http_status=200
+        )
+    assert "HTML page, not Intacct XML" in str(caught.value) and "endpoint" in str(caught.value)
+    assert "'Sign in'" in str(caught.value)
+
+
+def test_a_doctype_with_an_internal_subset_is_still_an_attack_even_if_it_says_html() -> None:
+    with pytest.raises(TerminalIntacctError, match="DTD or entities"):
+        parse_response(b'<!DOCTYPE html [<!ENTITY x "x">]><html>&x;</html>', http_status=200)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_a_wide_body_is_described_in_its_own_encoding(encoding: str) -> None:
+    page = CDN_PAGE.encode(encoding)
+    with pytest.raises(TransientIntacctError) as caught:
+        parse_response(page, http_status=502)
+    assert "520: Web server is returning an unknown error" in str(caught.value)
+    text = "Service down: the database is unreachable".encode(encoding)
+    with pytest.raises(TerminalIntacctError) as caught:
+        parse_response(text, http_status=200)
+    assert "\x00" not in str(caught.value) and "\\x00" not in str(caught.value)
+    assert "Service down: the database is unreachable" in str(caught.value)
+
+
+def test_a_body_in_a_declared_single_byte_encoding_is_decoded_with_it() -> None:
+    body = "<?xml version='1.0' encoding='ISO-8859-1'?><oops>Caf\u00e9 ferm\u00e9</oops>".encode("latin-1")
+    with pytest.raises(TerminalIntacctError, match="Café fermé"):
+        parse_response(body, http_status=200)
