@@ -80,7 +80,9 @@ _ESCAPERS = (
     _xml_escaper("&#x26;", "&#x3c;", "&#x3e;", "&#x22;", "&#x27;"),
     _xml_escaper("&#x26;", "&#x3C;", "&#x3E;", "&#x22;", "&#x27;"),
 )
-_WORD = re.compile(r"[A-Za-z0-9]{4,}")
+# Characters that no form of secret_forms changes (URL-encoding spares these, and no escaping touches
+# them): a run of them in a secret is found as is in every form.
+_WORD = re.compile(r"[A-Za-z0-9._~-]{4,}")
 
 
 def secret_forms(value: str) -> frozenset[str]:
@@ -112,7 +114,6 @@ class _Secret:
 
 def _secret(value: str) -> _Secret:
     forms = tuple(sorted(secret_forms(value), key=len, reverse=True))
-    # Escaping changes only punctuation, so each run of letters and digits survives in every form.
     return _Secret(len(value), forms, tuple(_WORD.findall(value)))
 
 
@@ -151,10 +152,10 @@ class SecretScrubber:
 
     def may_occur_in(self, data: bytes) -> bool:
         """False only when no known secret can be in ``data``, UTF-8 or ASCII bytes, in any form,
-        nor in what parsing it as XML gives: each secret has a word (escaping leaves letters and
-        digits alone) that ``data`` lacks, and ``data`` has no character reference that could spell
-        one, nor a NUL byte (a wide encoding spreads the words). A cheap test before scrubbing
-        everything parsed from ``data``."""
+        nor in what parsing it as XML gives: each secret has a word (a run of letters, digits and
+        ``._~-``, which no encoding changes) that ``data`` lacks, and ``data`` has no character
+        reference that could spell one, nor a NUL byte (a wide encoding spreads the words). A cheap
+        test before scrubbing everything parsed from ``data``."""
         secrets = self._secrets
         if not secrets:
             return False
