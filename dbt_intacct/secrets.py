@@ -80,7 +80,9 @@ _ESCAPERS = (
     _xml_escaper("&#x26;", "&#x3c;", "&#x3e;", "&#x22;", "&#x27;"),
     _xml_escaper("&#x26;", "&#x3C;", "&#x3E;", "&#x22;", "&#x27;"),
 )
-_WORD = re.compile(r"[A-Za-z0-9]{4,}")
+# Characters that no form of secret_forms changes (URL-encoding spares these, and no escaping touches
+# them): a run of them in a secret is found as is in every form.
+_WORD = re.compile(r"[A-Za-z0-9._~-]{4,}")
 
 
 def secret_forms(value: str) -> frozenset[str]:
@@ -99,18 +101,20 @@ def secret_forms(value: str) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class _Secret:
-    """The forms of one secret, longest first, and a word every form contains (for a quick test)."""
+    """The forms of one secret, longest first, and the words every form contains (for a quick test)."""
 
     length: int
     forms: tuple[str, ...]
-    word: str | None
+    words: tuple[str, ...]
+
+    def may_be_in(self, text: str) -> bool:
+        """False when a word of the secret is missing from ``text``: no form of it can be there."""
+        return all(word in text for word in self.words)
 
 
 def _secret(value: str) -> _Secret:
     forms = tuple(sorted(secret_forms(value), key=len, reverse=True))
-    # Escaping changes only punctuation, so a run of letters and digits survives in every form.
-    words = _WORD.findall(value)
-    return _Secret(len(value), forms, max(words, key=len) if words else None)
+    return _Secret(len(value), forms, tuple(_WORD.findall(value)))
 
 
 class SecretScrubber:
@@ -146,10 +150,23 @@ class SecretScrubber:
                 sorted((*self._secrets, _secret(value)), key=lambda known: known.length, reverse=True)
             )
 
+    def may_occur_in(self, data: bytes) -> bool:
+        """False only when no known secret can be in ``data``, UTF-8 or ASCII bytes, in any form,
+        nor in what parsing it as XML gives: each secret has a word (a run of letters, digits and
+        ``._~-``, which no encoding changes) that ``data`` lacks, and ``data`` has no character
+        reference that could spell one, nor a NUL byte (a wide encoding spreads the words). A cheap
+        test before scrubbing everything parsed from ``data``."""
+        secrets = self._secrets
+        if not secrets:
+            return False
+        if b"&#" in data or b"\x00" in data:
+            return True
+        return any(all(word.encode() in data for word in secret.words) for secret in secrets)
+
     def scrub(self, text: str) -> str:
         """Return ``text`` with every form of every known secret replaced."""
         for secret in self._secrets:
-            if secret.word is not None and secret.word not in text:
+            if not secret.may_be_in(text):
                 continue
             for form in secret.forms:
                 if form in text:

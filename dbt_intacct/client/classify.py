@@ -122,7 +122,7 @@ def classify_reply(
             "set the endpoint to the final URL",
         )
     try:
-        response = parse_response(body, http_status=status, scrub=scrubber.scrub)
+        response = parse_response(body, http_status=status, scrubber=scrubber)
     except TransientIntacctError as error:
         kind = f"http_{status}" if status >= 500 or status in (408, 429) else "rate_limited"
         return Failure(Verdict.TRANSIENT, kind, scrubber.scrub(str(error)), retry_after)

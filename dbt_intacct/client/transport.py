@@ -13,9 +13,12 @@ them down when it passes; the read that was waiting fails at once and is reporte
 from __future__ import annotations
 
 import contextlib
+import heapq
 import io
+import itertools
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -91,12 +94,65 @@ class _Deadline:
             self._over = True
             self._sockets.clear()
 
+    @property
+    def over(self) -> bool:
+        """The exchange has ended."""
+        return self._over
+
 
 def _shut_down(sock: socket.socket) -> None:
     # Already closed, or a plain socket that TLS has taken over: nothing left to end.
     with contextlib.suppress(OSError):
         # The plain socket's shutdown, also for a TLS socket: the read waiting in another thread ends.
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """One thread per transport that passes each exchange's deadline when its time comes (a timer
+    thread per exchange cost a thread start on every request)."""
+
+    # Deadlines of ended exchanges wait in the heap for their time; past this many they are swept.
+    _SWEEP_AT = 1000
+
+    def __init__(self) -> None:
+        self._due: list[tuple[float, int, _Deadline]] = []
+        self._order = itertools.count()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def watch(self, deadline: _Deadline, seconds: float) -> None:
+        """Pass ``deadline`` ``seconds`` from now, unless its exchange has ended by then."""
+        with self._wake:
+            if len(self._due) >= self._SWEEP_AT:
+                self._due = [entry for entry in self._due if not entry[2].over]
+                heapq.heapify(self._due)
+            heapq.heappush(self._due, (time.monotonic() + seconds, next(self._order), deadline))
+            if self._thread is None:  # the first exchange, or the first after close()
+                self._closed = False
+                self._thread = threading.Thread(target=self._run, name="intacct-deadlines", daemon=True)
+                self._thread.start()
+            elif self._due[0][2] is deadline:
+                self._wake.notify()  # due before everything the thread waits for
+
+    def close(self) -> None:
+        """Stop the thread; the next ``watch`` starts another."""
+        with self._wake:
+            self._closed = True
+            self._thread = None
+            self._wake.notify()
+
+    def _run(self) -> None:
+        with self._wake:
+            while not self._closed:
+                if not self._due:
+                    self._wake.wait()
+                    continue
+                wait = self._due[0][0] - time.monotonic()
+                if wait > 0:
+                    self._wake.wait(wait)
+                    continue
+                heapq.heappop(self._due)[2].pass_now()
 
 
 _exchange = threading.local()  # the _Deadline of the exchange this thread is making, if any
@@ -189,6 +245,7 @@ class HttpTransport:
         self._connect_timeout = min(timeout, _MAX_CONNECT_TIMEOUT)
         self._verify_tls = verify_tls
         self._max_bytes = max_bytes
+        self._watchdog = _Watchdog()
         self._http = requests.Session()
         # The environment (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE ...) is read once per endpoint
         # (`_environment`), not by requests on every request: that lookup, ~/.netrc included, took a
@@ -214,10 +271,8 @@ class HttpTransport:
         The whole exchange, connect to last byte, takes at most ``timeout`` seconds.
         """
         deadline = _Deadline()
-        timer = threading.Timer(self._timeout, deadline.pass_now)
-        timer.daemon = True
         _exchange.deadline = deadline
-        timer.start()
+        self._watchdog.watch(deadline, self._timeout)
         try:
             reply = self._post(url, body)
         except TransportError as failure:
@@ -231,7 +286,6 @@ class HttpTransport:
             raise
         finally:
             deadline.end()
-            timer.cancel()
             _exchange.deadline = None
         # Headers cut short by the shutdown read as complete to http.client: the reply cannot be trusted.
         if deadline.passed:
@@ -326,5 +380,6 @@ class HttpTransport:
         return body.getvalue()
 
     def close(self) -> None:
-        """Close the pooled connections."""
+        """Close the pooled connections and stop watching deadlines."""
         self._http.close()
+        self._watchdog.close()

@@ -119,3 +119,13 @@ def test_a_large_body_is_kept_cut_and_without_a_secret_across_the_cut() -> None:
     assert kept.startswith(filler.decode()) and kept.endswith(f"<!-- cut: the body was {len(body)} bytes -->")
     assert len(kept) < MAX_LOGGED_BODY_CHARS + 100
     assert secret[:5] not in kept[len(filler) :]
+
+
+def test_scrubber_tells_from_bytes_when_no_secret_can_be_there() -> None:
+    scrubber = SecretScrubber([SecretStr("p&ss-W0rdy-1")])
+    assert not SecretScrubber().may_occur_in(b"anything")
+    assert not scrubber.may_occur_in(b"<response><status>success</status></response>")
+    assert scrubber.may_occur_in(b"<e>p&amp;ss-W0rdy-1</e>")  # its word is there
+    assert scrubber.may_occur_in(b"<e>&#112;&#38;ss</e>")  # references could spell it
+    assert scrubber.may_occur_in("<e>W0rdy</e>".encode("utf-16-le"))  # a wide encoding spreads it
+    assert SecretScrubber([SecretStr("&<>&\"'")]).may_occur_in(b"<e/>")  # no word to look for

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from dbt_intacct.errors import IntacctError, TerminalIntacctError, TransientIntacctError
+from dbt_intacct.secrets import SecretScrubber
 from dbt_intacct.xml.response import ErrorDetail, FunctionResult, Response, parse_response
 from dbt_intacct.xml.safe import MAX_XML_BYTES
 
@@ -414,3 +416,66 @@ def test_a_body_in_a_declared_single_byte_encoding_is_decoded_with_it() -> None:
     body = "<?xml version='1.0' encoding='ISO-8859-1'?><oops>Caf\u00e9 ferm\u00e9</oops>".encode("latin-1")
     with pytest.raises(TerminalIntacctError, match="Café fermé"):
         parse_response(body, http_status=200)
+
+
+def test_a_secret_spelled_in_character_references_is_scrubbed() -> None:
+    password = "Pw-S3cret&Word"
+    spelled = "".join(f"&#{ord(char)};" for char in password)
+    body = envelope(
+        "<result><status>failure</status><function>create</function><controlid>c</controlid>"
+        f"<errormessage><error><errorno>XL1</errorno><description2>echo {spelled}</description2>"
+        "</error></errormessage></result>"
+    )
+    result = parse_response(body, scrubber=SecretScrubber([SecretStr(password)])).results[0]
+    assert result.errors[0].description2 == "echo ***"
+
+
+LARGE = 256 * 1024  # above this size an answer is parsed incrementally
+
+
+def test_a_large_read_page_streams_its_records_in_order_and_scrubbed() -> None:
+    password = "Pw-S3cret&Word"
+    records = "".join(
+        f"<CUSTOMER><RECORDNO>{n}</RECORDNO><NAME>name {n}</NAME><DISPLAYCONTACT><EMAIL1>{n}@x</EMAIL1>"
+        "</DISPLAYCONTACT></CUSTOMER>"
+        for n in range(6000)
+    )
+    echo = "<CUSTOMER><RECORDNO>echo</RECORDNO><NAME>pw Pw-S3cret&amp;Word</NAME></CUSTOMER>"
+    body = envelope(
+        "<result><status>success</status><function>query</function><controlid>q</controlid>"
+        f'<data listtype="CUSTOMER" count="6001" totalcount="9000" offset="0" numremaining="2999">'
+        f"{records}{echo}</data></result>"
+    )
+    assert len(body) > LARGE
+    result = parse_response(body, scrubber=SecretScrubber([SecretStr(password)])).results[0]
+    assert result.data is not None and len(result.data) == 0  # the records left the tree
+    assert (result.count, result.numremaining, result.listtype) == (6001, 2999, "CUSTOMER")
+    found = list(result.iter_records())
+    assert len(found) == 6001 and found == result.records()
+    assert found[0] == {"RECORDNO": "0", "NAME": "name 0", "DISPLAYCONTACT.EMAIL1": "0@x"}
+    assert found[5999]["RECORDNO"] == "5999"
+    assert found[-1] == {"RECORDNO": "echo", "NAME": "pw ***"}
+
+
+def test_a_large_answer_to_writes_keeps_its_data_and_is_scrubbed() -> None:
+    password = "Pw-S3cret&Word"
+    results = "".join(
+        f"<result><status>success</status><function>create</function><controlid>c{n}</controlid>"
+        f'<data listtype="objects" count="1"><customer><RECORDNO>{n}</RECORDNO></customer></data></result>'
+        for n in range(3000)
+    )
+    failed = (
+        "<result><status>failure</status><function>create</function><controlid>bad</controlid>"
+        f"<errormessage><error><errorno>XL1</errorno><description2>{password.replace('&', '&amp;')}"
+        "</description2></error></errormessage></result>"
+    )
+    body = envelope(results + failed)
+    assert len(body) > LARGE
+    response = parse_response(body, scrubber=SecretScrubber([SecretStr(password)]))
+    assert [r.data.findtext("customer/RECORDNO") for r in response.results[:3] if r.data is not None] == [
+        "0",
+        "1",
+        "2",
+    ]
+    assert response.result_for("c2999").records() == [{"RECORDNO": "2999"}]
+    assert response.result_for("bad").message == "XL1: ***"
