@@ -68,13 +68,38 @@ class ResultSets:
 
 @dataclass(frozen=True)
 class FunctionContext:
-    """The company state one function runs against."""
+    """The company state one function runs against, and the entity its session is logged in to."""
 
     store: Store
     catalogue: Catalogue
     now: datetime  # UTC
     result_sets: ResultSets
+    entity: str = ""  # the session's <locationid>; "" is the top level
 
     def spec(self, object_name: str) -> ObjectSpec | None:
         """An object by name."""
         return self.catalogue.spec(object_name)
+
+    def visible(self, record: Record | None, show_private: bool = False) -> bool:
+        """Whether this session sees a record: an entity session sees its entity's records and the
+        shared top-level ones; the top level sees its own, and every entity's with ``showprivate``."""
+        if record is None:
+            return False
+        owner = str(record.get("MEGAENTITYID") or "")
+        if self.entity:
+            return owner in ("", self.entity)
+        return not owner or show_private
+
+    def seen(self, record: Record | None) -> Record | None:
+        """The record when this session sees it, else None (as if it did not exist)."""
+        return record if self.visible(record) else None
+
+    def owned(self, record: Record) -> Record:
+        """A new record stamped with the entity that creates it (none at the top level)."""
+        if not self.entity:
+            return record
+        return {
+            **record,
+            "MEGAENTITYID": self.entity,
+            "MEGAENTITYNAME": self.catalogue.reference.entity_name(self.entity),
+        }

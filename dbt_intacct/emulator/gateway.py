@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
+from dbt_intacct.emulator import definitions, legacy, reads, writes
 from dbt_intacct.emulator import gateway_errors as errors
-from dbt_intacct.emulator import legacy, reads, writes
 from dbt_intacct.emulator.catalogue import Catalogue
 from dbt_intacct.emulator.context import FunctionAnswer, FunctionContext, ResultSets
 from dbt_intacct.emulator.gateway_errors import (
@@ -51,8 +51,13 @@ GENERIC_FUNCTIONS: dict[str, Callable[[FunctionContext, etree._Element], Functio
     "readByQuery": reads.read_by_query,
     "readMore": reads.read_more,
     "query": reads.query,
+    "lookup": definitions.lookup,
 }
 FUNCTIONS = {**GENERIC_FUNCTIONS, **legacy.HANDLERS}
+# Functions that write nothing: a plan may send these (a session, the company check's lookups), never a write.
+READ_FUNCTIONS = frozenset(
+    {"getAPISession", "read", "readByName", "readByQuery", "readMore", "query", "lookup"}
+)
 DTD_VERSIONS = ("3.0", "2.1")
 MAX_CONTROLID = 256
 ROLLED_BACK = GatewayError(
@@ -184,6 +189,7 @@ class Gateway:
             statuses = Counter(r.status for r in results)
             counts.update(
                 functions=len(results),
+                write_functions=sum(1 for node in functions if _function_name(node) not in READ_FUNCTIONS),
                 functions_succeeded=statuses["success"],
                 functions_failed=statuses["failure"],
                 functions_aborted=statuses["aborted"],
@@ -313,11 +319,13 @@ class Gateway:
         return Signed(userid, companyid, locationid, now + self.session_timeout, None)
 
     def _check_entity(self, locationid: str) -> None:
-        if locationid and not self.catalogue.reference.has("locations", locationid):
+        if locationid and not self.catalogue.reference.has("entities", locationid):
             raise AuthenticationFailed(
                 GatewayError(
                     errors.AUTHENTICATION,
                     f"Sign-in failed: there is no entity (location) '{locationid}' in this company.",
+                    "",
+                    "Use the ID of one of the company's entities, or no locationid for the top level.",
                 )
             )
 
@@ -329,7 +337,9 @@ class Gateway:
         transactional: bool,
         endpoint: str,
     ) -> tuple[list[FunctionResult], Signed]:
-        ctx = FunctionContext(self.store, self.catalogue, datetime.now(UTC), self.result_sets)
+        ctx = FunctionContext(
+            self.store, self.catalogue, datetime.now(UTC), self.result_sets, signed.locationid
+        )
         named = [(_function_name(node), node.get("controlid", "")) for node in functions]
         if len(functions) > 1 and any(name == "getAPISession" for name, _ in named):
             error = errors.parse_error("getAPISession must be the only function of its request.")

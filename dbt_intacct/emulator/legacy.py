@@ -191,8 +191,10 @@ def _customer(rules: Rules, data: Mapping[str, Any]) -> Record:
 def _store_ar(ctx: FunctionContext, object_name: str, record: Record) -> Record:
     recordno = ctx.store.next_recordno()
     stamp = us_timestamp(ctx.now)
-    stored = receivables.with_totals(
-        object_name, drop_blanks({"RECORDNO": str(recordno), **record, "WHENMODIFIED": stamp})
+    stored = ctx.owned(
+        receivables.with_totals(
+            object_name, drop_blanks({"RECORDNO": str(recordno), **record, "WHENMODIFIED": stamp})
+        )
     )
     ctx.store.insert(object_name, recordno, natural_id(OBJECTS[object_name], stored), stored)
     return stored
@@ -263,11 +265,13 @@ def _find(
         raise errors.FunctionFailed(errors.parse_error(f"The {verb} function needs its key attribute."))
     found: Record | None = None
     if by_external_id:
-        found = next((r for r in ctx.store.all(object_name) if r.get("EXTERNALID") == key), None)
+        found = next(
+            (r for r in ctx.store.all(object_name) if r.get("EXTERNALID") == key and ctx.visible(r)), None
+        )
     elif key_name == "RECORDNO":
-        found = ctx.store.get(object_name, int(key)) if key.isdigit() else None
+        found = ctx.seen(ctx.store.get(object_name, int(key))) if key.isdigit() else None
     else:
-        found = ctx.store.get_by_natural_id(object_name, key)
+        found = ctx.seen(ctx.store.get_by_natural_id(object_name, key))
     if found is None:
         described = "EXTERNALID" if by_external_id else key_name
         raise errors.not_found(
@@ -589,8 +593,8 @@ def create_sotransaction(ctx: FunctionContext, element: etree._Element) -> Funct
         "SODOCUMENTENTRIES": {"sodocumententry": lines},
     }
     recordno = ctx.store.next_recordno()
-    stored = _so_totals(
-        drop_blanks({"RECORDNO": str(recordno), **record, "WHENMODIFIED": us_timestamp(ctx.now)})
+    stored = ctx.owned(
+        _so_totals(drop_blanks({"RECORDNO": str(recordno), **record, "WHENMODIFIED": us_timestamp(ctx.now)}))
     )
     ctx.store.insert("SODOCUMENT", recordno, docid, stored)
     return FunctionAnswer(billable=1, key=docid)

@@ -63,12 +63,15 @@ def _field_list(element: etree._Element) -> list[str]:
     return [part.strip().upper() if part.strip() != "*" else "*" for part in text.split(",") if part.strip()]
 
 
-def _records(ctx: FunctionContext, spec: ObjectSpec, element: etree._Element | None = None) -> list[Record]:
-    """The object's records; a ``<docparid>`` in the query scopes SODOCUMENT to one transaction definition."""
+def _records(
+    ctx: FunctionContext, spec: ObjectSpec, element: etree._Element | None = None, show_private: bool = False
+) -> list[Record]:
+    """The object's records this session sees; a ``<docparid>`` in the query scopes SODOCUMENT to one
+    transaction definition."""
     if spec.reference_table is not None:
         rows = ctx.catalogue.reference.tables[spec.reference_table].values()
         return [{"RECORDNO": str(number), **row} for number, row in enumerate(rows, start=1)]
-    records = ctx.store.all(spec.name)
+    records = [record for record in ctx.store.all(spec.name) if ctx.visible(record, show_private)]
     docparid = (child_text(element, "docparid") or "") if element is not None else ""
     if docparid and spec.name == "SODOCUMENT":
         return [record for record in records if record.get("DOCPARID") == docparid]
@@ -115,7 +118,8 @@ def _by_keys(ctx: FunctionContext, element: etree._Element, by_name: bool) -> Fu
                 record = ctx.store.get_by_natural_id(spec.name, key)
             else:
                 record = ctx.store.get(spec.name, int(key)) if key.isdigit() else None
-            if record is not None:
+            if ctx.visible(record):
+                assert record is not None
                 found.append(record)
     data = etree.Element("data", listtype=spec.name, count=str(len(found)))
     _rows(data, spec.name, found, selection)
@@ -211,7 +215,8 @@ def query(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     if not offset_text.isdigit():
         raise _failed(f"offset must be a whole number of 0 or more, not '{offset_text}'")
     offset = int(offset_text)
-    matched = [record for record in _records(ctx, spec, element) if predicate(record)]
+    show_private = _flag(options, "showprivate")
+    matched = [record for record in _records(ctx, spec, element, show_private) if predicate(record)]
     for key, descending in reversed(orders):
         matched.sort(key=key, reverse=descending)
     shown = matched[offset : offset + pagesize]

@@ -75,7 +75,7 @@ def check_payment(rules: Rules, payment: Record) -> None:
         rules.require(detail.get("TRX_PAYMENTAMOUNT"), "TRX_PAYMENTAMOUNT", where)
         amount = rules.decimal(str(detail["TRX_PAYMENTAMOUNT"]), f"{where} TRX_PAYMENTAMOUNT")
         what = "Invoice" if object_name == "ARINVOICE" else "AR adjustment"
-        record = rules.ctx.store.get(object_name, int(key))
+        record = rules.ctx.seen(rules.ctx.store.get(object_name, int(key)))
         if record is None:
             raise errors.missing_reference(rules.label, rules.verb, what, key, f"{where} {field}")
         if record.get("CUSTOMERID") != customerid:

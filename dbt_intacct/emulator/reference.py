@@ -17,6 +17,9 @@ TABLES: dict[str, tuple[str, str]] = {
     "account_labels": ("ACCOUNTLABEL", "ARACCOUNTLABEL"),
     "journals": ("SYMBOL", "GLJOURNAL"),
     "locations": ("LOCATIONID", "LOCATION"),
+    # Entities of a multi-entity company (a login's <locationid> names one); shared records live
+    # at the top level, which is no entity.
+    "entities": ("LOCATIONID", "LOCATIONENTITY"),
     "departments": ("DEPARTMENTID", "DEPARTMENT"),
     "items": ("ITEMID", "ITEM"),
     "payment_terms": ("NAME", "ARTERM"),
@@ -57,6 +60,11 @@ class ReferenceData:
     def row(self, table: str, key: str) -> Mapping[str, Any] | None:
         """The row with this identifying value, or None."""
         return self.tables[table].get(key)
+
+    def entity_name(self, entity_id: str) -> str:
+        """The NAME of a declared entity ('' when it has none)."""
+        row = self.tables["entities"].get(entity_id) or {}
+        return str(row.get("NAME", ""))
 
     def custom(self, scope: str) -> tuple[str, ...]:
         """Declared custom field IDs (upper case) of an object or line scope."""

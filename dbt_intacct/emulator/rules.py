@@ -15,6 +15,7 @@ _REFERENCE_LABELS = {
     "account_labels": "Account label",
     "journals": "Journal",
     "locations": "Location",
+    "entities": "Entity",
     "departments": "Department",
     "items": "Item",
     "payment_terms": "Payment term",
@@ -53,8 +54,9 @@ class Rules:
             raise errors.missing_reference(self.label, self.verb, _REFERENCE_LABELS[table], value, field)
 
     def record(self, object_name: str, what: str, value: str, field: str) -> Record:
-        """The record a natural ID names (a customer for CUSTOMERID); fails when there is none."""
-        found = self.ctx.store.get_by_natural_id(object_name, value)
+        """The record a natural ID names (a customer for CUSTOMERID); fails when there is none, or when
+        it is private to an entity this session is not in (as Intacct does)."""
+        found = self.ctx.seen(self.ctx.store.get_by_natural_id(object_name, value))
         if found is None:
             raise errors.missing_reference(self.label, self.verb, what, value, field)
         return found

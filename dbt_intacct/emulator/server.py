@@ -91,6 +91,7 @@ class Emulator:
             "control_failures",
             "authentication_failures",
             "functions",
+            "write_functions",
             "functions_succeeded",
             "functions_failed",
             "functions_aborted",

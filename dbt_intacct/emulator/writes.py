@@ -219,6 +219,7 @@ def store_new(ctx: FunctionContext, spec: ObjectSpec, fields: Record, rules: Rul
         record["BATCHNO"] = str(recordno)
     record["WHENCREATED"] = stamp
     record["WHENMODIFIED"] = stamp
+    record = ctx.owned(record)
     if spec.name == "ARPYMT":
         receivables.apply_payment(rules, record, sign=1)
     ctx.store.insert(spec.name, recordno, key, record)
@@ -305,10 +306,10 @@ def create(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
 def _find_for_update(ctx: FunctionContext, spec: ObjectSpec, changes: Record) -> Record:
     recordno = changes.pop("RECORDNO", "")
     if recordno:
-        existing = ctx.store.get(spec.name, int(recordno))
+        existing = ctx.seen(ctx.store.get(spec.name, int(recordno)))
         described = f"RECORDNO={recordno}"
     elif spec.id_field and changes.get(spec.id_field):
-        existing = ctx.store.get_by_natural_id(spec.name, changes[spec.id_field])
+        existing = ctx.seen(ctx.store.get_by_natural_id(spec.name, changes[spec.id_field]))
         described = f"{spec.id_field}={changes[spec.id_field]}"
     else:
         keys = "RECORDNO" + (f" or {spec.id_field}" if spec.id_field else "")
@@ -375,7 +376,7 @@ def delete(ctx: FunctionContext, element: etree._Element) -> FunctionAnswer:
     if not keys:
         raise errors.required(spec.label, "delete", "keys", f"delete of {spec.name}")
     for key in keys:
-        record = ctx.store.get(spec.name, int(key)) if key.isdigit() else None
+        record = ctx.seen(ctx.store.get(spec.name, int(key))) if key.isdigit() else None
         if record is None:
             raise errors.not_found(
                 spec.label, "delete", f"Cannot find {spec.label} with key '{key}' to delete."
