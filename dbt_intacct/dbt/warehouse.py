@@ -20,6 +20,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from dbt_intacct.dbt.values import (
+    STRUCTS_AS_ROWS,
+    UPPER_CASE_FOLDING,
+    FoldedRow,
+    bindable,
+    fetch_bounded,
+    plain,
+    string_literal,
+)
 from dbt_intacct.errors import ConfigError, WarehouseError
 
 PACKAGE_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
@@ -28,6 +37,9 @@ ASIDE_CONNECTION_NAME = "dbt-intacct-aside"
 # Warehouses that run the statements of two connections at once, each in a process of its own, so that a
 # read aside (`Warehouse.fetch_aside`) uses another core. DuckDB shares one process and its threads.
 _CONCURRENT_CONNECTIONS = frozenset({"postgres"})
+# The longest insert statement the tool writes, in characters (a row longer than this is one statement
+# of its own): under BigQuery's 1 MB limit on a query's text, with room for multi-byte characters.
+MAX_STATEMENT_CHARS = 250_000
 
 
 @dataclass(frozen=True)
@@ -99,12 +111,16 @@ class Warehouse:
     def _load(self) -> None:
         from argparse import Namespace
 
+        from dbt_intacct.dbt import macro_cache
+        from dbt_intacct.dbt.locks import use_thread_locks
+
+        use_thread_locks()  # before dbt's modules are imported: they take a lock factory at import
+
         from dbt.adapters.factory import get_adapter, register_adapter, reset_adapters
         from dbt.config.runtime import RuntimeConfig
         from dbt.context.providers import generate_runtime_macro_context
         from dbt.flags import set_from_args
         from dbt.mp_context import get_mp_context
-        from dbt.parser.manifest import ManifestLoader
         from dbt_common.context import set_invocation_context
         from dbt_common.exceptions import DbtBaseException
 
@@ -142,7 +158,7 @@ class Warehouse:
         for name, project in config.load_projects([PACKAGE_PROJECT_DIR]):
             # A user who also installed our dbt package (for its generic tests) already has it.
             dependencies.setdefault(name, project)
-        manifest = ManifestLoader.load_macros(config, adapter.connections.set_query_header)
+        manifest = macro_cache.load_macros(config)
         adapter.set_macro_resolver(manifest)
         adapter.set_macro_context_generator(generate_runtime_macro_context)
         self._config, self._adapter, self._manifest = config, adapter, manifest
@@ -223,6 +239,15 @@ class Warehouse:
         )
         return found is not None
 
+    def relation_kinds(self, database: str | None, schema: str) -> dict[str, str]:
+        """The relations of a schema, by lower-case name: 'table', 'view' (or another dbt type)."""
+        relation = self._adapter.Relation.create(database=database, schema=schema)
+        try:
+            found = self._adapter.list_relations_without_caching(relation)
+        except Exception as exc:
+            raise WarehouseError(f"could not list the relations of {schema}: {_first_line(exc)}") from exc
+        return {str(r.identifier).lower(): str(getattr(r.type, "value", r.type)) for r in found}
+
     def columns(self, relation: Any) -> list[WarehouseColumn]:
         """The relation's real columns, as a query of it returns them.
 
@@ -268,16 +293,27 @@ class Warehouse:
 
         On DuckDB the values are bound, one list per column, and unnested: DuckDB's parser spends about
         0.1 ms per row of a literal VALUES list, ten times what the insert itself costs, and a sync
-        writes every row twice (intent, outcome) to two tables. Elsewhere, a literal VALUES list.
+        writes every row twice (intent, outcome) to two tables. Elsewhere, a literal VALUES list, in
+        as many statements as keep each under `MAX_STATEMENT_CHARS` (BigQuery refuses a query text over
+        1 MB; a ledger row holds a whole function).
         """
         if not rows:
             return
         names = ", ".join(columns)
         if self.adapter_type != "duckdb":
-            values = ",\n".join("(" + ", ".join(self.literal(v) for v in row) + ")" for row in rows)
-            self.execute(f"insert into {relation} ({names}) values\n{values}")
+            head = f"insert into {relation} ({names}) values\n"
+            batch: list[str] = []
+            size = len(head)
+            for row in rows:
+                value = "(" + ", ".join(self.literal(v) for v in row) + ")"
+                if batch and size + len(value) + 2 > MAX_STATEMENT_CHARS:
+                    self.execute(head + ",\n".join(batch))
+                    batch, size = [], len(head)
+                batch.append(value)
+                size += len(value) + 2
+            self.execute(head + ",\n".join(batch))
             return
-        lists = [[_bindable(v) for v in column] for column in zip(*rows, strict=True)]
+        lists = [[bindable(v) for v in column] for column in zip(*rows, strict=True)]
         unnested = ", ".join("unnest(?)" for _ in columns)
         connections = self._adapter.connections
         try:
@@ -299,7 +335,7 @@ class Warehouse:
         """Read a bounded control result (counts, a sample of bad keys); never used for row data."""
         try:
             _, cursor = self._adapter.connections.add_query(sql, auto_begin=True)
-            rows = cursor.fetchmany(limit)
+            rows = fetch_bounded(cursor, limit)
         except Exception as exc:
             raise WarehouseError(_first_line(exc)) from exc
         return [tuple(r) for r in rows]
@@ -340,9 +376,13 @@ class Warehouse:
         try:
             _, cursor = self._adapter.connections.add_query(sql, auto_begin=True)
             names = [d[0] for d in cursor.description]
-            rows = cursor.fetchmany(limit)
+            rows = fetch_bounded(cursor, limit)
         except Exception as exc:
             raise WarehouseError(_first_line(exc)) from exc
+        if self.adapter_type in UPPER_CASE_FOLDING:
+            return [FoldedRow(zip(names, row, strict=True)) for row in rows]
+        if self.adapter_type in STRUCTS_AS_ROWS:
+            return [{n: plain(v) for n, v in zip(names, row, strict=True)} for row in rows]
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     def commit(self) -> None:
@@ -387,25 +427,11 @@ class Warehouse:
         text = str(value)
         if "\x00" in text:
             text = text.replace("\x00", "")
-        escaped = text.replace("'", "''")
-        if self.adapter_type in _BACKSLASH_ESCAPING:
-            escaped = escaped.replace("\\", "\\\\")
-        return f"'{escaped}'"
+        return string_literal(text, self.adapter_type)
 
 
 class WarehouseBusy(ConfigError):
     """The warehouse refuses a second writer (DuckDB's file lock): nothing was sent."""
-
-
-def _bindable(value: Any) -> Any:
-    # The same text `literal` writes: NUL is dropped (a warehouse string cannot hold it everywhere).
-    if isinstance(value, str) and "\x00" in value:
-        return value.replace("\x00", "")
-    return value
-
-
-# Warehouses whose string literals treat a backslash as an escape character.
-_BACKSLASH_ESCAPING = frozenset({"snowflake", "bigquery", "databricks", "spark", "mysql"})
 
 
 def _first_line(exc: BaseException) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
+from dbt_intacct.state.canonical import HashedColumn
 from dbt_intacct.state.tables import StateTables
 
 _temp_names = itertools.count(1)
@@ -74,12 +75,12 @@ class Diff:
     relation: Any
     counts: dict[str, int]
     key_problems: KeyProblems
-    scheme: str = "md5"  # the row hash (macro dbt_intacct__row_hash)
+    scheme: str = "canonical"  # the row hash (macro dbt_intacct__row_hash)
     # "full join"; "join": the check proved that the keys agree (no key count, an inner join);
     # "checksum": the check proved the model unchanged (no join at all).
     method: str = "full join"
     rows: int | None = None  # the relation's row count, when the check counted it
-    rehashed: int = 0  # md5 row hashes carried over to hash64 by this diff (once per model)
+    rehashed: int = 0  # older versions' row hashes carried over to canonical ones (once per model)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class ChangeTable:
     name: str
     size: int
     counts: dict[str, int]
+    kind: str = "changes"  # changes | removals | shared
 
 
 class Differ:
@@ -103,7 +105,7 @@ class Differ:
         relation: Any,
         model_id: str,
         key_columns: Sequence[str],
-        hash_columns: Sequence[str],
+        hash_columns: Sequence[HashedColumn],
         fingerprint: str,
         send_changes: bool,
         removal_statuses: Sequence[str],
@@ -123,11 +125,12 @@ class Differ:
         same time as the first). Key problems are read at once; the change set and the removals are
         materialised from the diff by `change_table` and `removal_table`.
 
-        `carry_over` (a sync, which may write the state): md5 row hashes of an older version are carried
-        over to the warehouse's row hash first. Without it (a plan), such a model is diffed with md5.
+        `carry_over` (a sync, which may write the state): row hashes an older version wrote (md5, or
+        hash64 on Postgres) are carried over to canonical ones first, nothing sent. Without it (a plan),
+        such a model is diffed with the older version's hash (`dbt_intacct__legacy_hash_scheme`).
         """
         w = self.tables.warehouse
-        name = f"dbt_intacct_diff_{next(_temp_names)}"
+        name = self._scratch_name("diff")
         scheme = w.render("dbt_intacct__hash_scheme").strip()
         arguments = {
             "relation": relation,
@@ -140,14 +143,17 @@ class Differ:
         check = None if send_all else self._check(arguments, send_changes)
         rehashed = 0
         if check is not None and check.legacy:
-            if carry_over:
+            # The carry-over rewrites state rows in place (UPDATE): not in append mode, whose diff
+            # then keeps the older version's hash as the model's own (correct, but not engine-free).
+            if carry_over and self.tables.log is None:
                 self._carry_over(arguments)
                 rehashed = check.legacy
             else:
-                scheme = "md5"
+                scheme = w.render("dbt_intacct__legacy_hash_scheme").strip()
             check = None  # counted before the carry-over, or over md5 hashes: it proves nothing
 
         def create_diff(**variant: Any) -> None:
+            self._drop_leftover(name)
             w.execute(
                 w.render(
                     "dbt_intacct__diff_sql",
@@ -260,7 +266,7 @@ class Differ:
         return DiffCheck(**values)
 
     def _carry_over(self, arguments: dict[str, Any]) -> None:
-        """Rewrite a model's md5 row hashes as the warehouse's own, in one committed transaction."""
+        """Rewrite a model's older row hashes as canonical ones, in one committed transaction."""
         w = self.tables.warehouse
         w.execute_script(
             [w.render("dbt_intacct__rehash_sql", leftover=x, **arguments) for x in (False, True)]
@@ -272,7 +278,7 @@ class Differ:
         diff: Diff,
         *,
         key_columns: Sequence[str],
-        hash_columns: Sequence[str],
+        hash_columns: Sequence[HashedColumn],
         data_columns: Sequence[str],
         fingerprint: str,
         send_changes: bool,
@@ -315,9 +321,10 @@ class Differ:
         self, kind: str, diff: Diff, expected: int, macro: str, count_by: str, **arguments: Any
     ) -> ChangeTable:
         """A numbered table made from a diff by `macro` (none when the diff has no key of its kind)."""
-        name = f"dbt_intacct_{kind}_{next(_temp_names)}"
+        name = self._scratch_name(kind)
         if not expected:
-            return ChangeTable(name=name, size=0, counts={})
+            return ChangeTable(name=name, size=0, counts={}, kind=kind)
+        self._drop_leftover(name)
         sql = self.tables.warehouse.render(
             macro,
             target_name=name,
@@ -326,9 +333,23 @@ class Differ:
             model_literal=self.tables.warehouse.literal(diff.model_id),
             **arguments,
         )
-        return self._materialise(name, sql, count_by)
+        return self._materialise(name, sql, count_by, kind)
 
-    def _materialise(self, name: str, sql: str, count_by: str) -> ChangeTable:
+    def _scratch_name(self, kind: str) -> str:
+        """The name of a new diff table (`dbt_intacct__scratch_name`): a temporary table's, or where the
+        warehouse has none (Spark, BigQuery), a table's in the state schema."""
+        return self.tables.warehouse.render(
+            "dbt_intacct__scratch_name",
+            schema=self.tables.schema,
+            name=f"dbt_intacct_{kind}_{next(_temp_names)}",
+        ).strip()
+
+    def _drop_leftover(self, name: str) -> None:
+        """A diff table kept in the state schema may be left by a run that crashed: it is dropped first."""
+        if "." in name:
+            self.tables.warehouse.execute(f"drop table if exists {name}")
+
+    def _materialise(self, name: str, sql: str, count_by: str, kind: str) -> ChangeTable:
         w = self.tables.warehouse
         w.execute(sql)
         column = w.quote(count_by)
@@ -336,7 +357,7 @@ class Differ:
             str(k): int(n)
             for k, n in w.fetch_small(f"select {column}, count(*) from {name} group by {column}")
         }
-        return ChangeTable(name=name, size=sum(counts.values()), counts=counts)
+        return ChangeTable(name=name, size=sum(counts.values()), counts=counts, kind=kind)
 
     def pages(self, table: ChangeTable, page_size: int) -> Iterator[list[dict[str, Any]]]:
         """Read a change table in key order, one bounded query per page."""
@@ -365,6 +386,24 @@ class Differ:
             max(len(keys), 1),
         )
         return {str(r["__key"]): r for r in rows}
+
+    def count_keys(self, source: Any, keys: Sequence[str], key_columns: Sequence[str] = ()) -> int:
+        """How many of `keys` are in a model's relation (keyed by `key_columns`) or in a change table (its
+        `__key`, or a removal table's `row_key`); one query per 1,000 keys."""
+        w = self.tables.warehouse
+        if isinstance(source, ChangeTable):
+            if not source.size:
+                return 0
+            name, key_sql = source.name, ("row_key" if source.kind == "removals" else w.quote("__key"))
+        else:
+            name, key_sql = source, w.render("dbt_intacct__row_key", columns=list(key_columns))
+        found = 0
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), 1000):
+            wanted = ", ".join(w.literal(k) for k in ordered[start : start + 1000])
+            rows = w.fetch_small(f"select count(*) from {name} where {key_sql} in ({wanted})")
+            found += int(rows[0][0]) if rows else 0
+        return found
 
     def row_count(self, relation: Any) -> int:
         """How many rows a model's relation has."""

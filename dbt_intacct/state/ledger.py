@@ -15,6 +15,7 @@ from typing import Any
 from dbt_intacct.state.tables import (
     LEDGER_TABLE,
     PENDING,
+    REVERSED,
     STATE_TABLE,
     WRITTEN,
     StateTables,
@@ -41,6 +42,7 @@ class Intent:
     recordno: str | None
     intacct_id: str | None
     line_counts: str | None = None
+    entity: str | None = None  # the entity the function is sent in ("" top level; None: no `entity:`)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class RowOutcome:
     errorno: str | None = None
     message: str | None = None
     line_counts: str | None = None  # JSON {line array: lines in Intacct}, for positional line updates
+    entity: str | None = None  # the entity the row's record belongs to (None: the model has no `entity:`)
 
     @classmethod
     def of_change(
@@ -75,6 +78,7 @@ class RowOutcome:
             intacct_id=row["__intacct_id"],
             message=message,
             line_counts=row["__line_counts"],
+            entity=row.get("__entity"),
         )
 
     @classmethod
@@ -90,6 +94,7 @@ class RowOutcome:
             intacct_id=row["intacct_id"],
             message=message,
             line_counts=row.get("line_counts"),
+            entity=row.get("entity"),
         )
 
 
@@ -103,11 +108,20 @@ class Ledger:
         """State rows whose last intent has no recorded outcome (the run that sent it stopped)."""
         w = self.tables.warehouse
         return w.read_page(
-            "select row_key, row_hash, recordno, intacct_id, version, controlid, line_counts "
+            "select row_key, row_hash, recordno, intacct_id, version, controlid, line_counts, entity, action "
             f"from {self.tables.state} where model_id = {w.literal(model_id)} and status = 'pending' "
             f"order by row_key limit {int(limit)}",
             limit,
         )
+
+    def pending_by_entity(self, model_id: str) -> dict[str | None, int]:
+        """How many open intents of a model wait in each entity ('' top level; None: no `entity:`)."""
+        w = self.tables.warehouse
+        rows = w.fetch_small(
+            f"select entity, count(*) from {self.tables.state} where model_id = {w.literal(model_id)} "
+            "and status = 'pending' group by entity"
+        )
+        return {None if entity is None else str(entity): int(count) for entity, count in rows}
 
     def pending_payloads(self, model_id: str, controlids: Sequence[str]) -> dict[str, str]:
         """The function XML recorded with each still-open intent, by controlid."""
@@ -145,6 +159,7 @@ class Ledger:
                 i.line_counts,
                 run_id,
                 written_at,
+                i.entity,
             )
             for i in intents
         ]
@@ -180,8 +195,9 @@ class Ledger:
                 o.row_key,
                 o.row_hash,
                 o.status,
-                o.recordno,
-                o.intacct_id,
+                # A reversed row has no live record: the ledger's outcome names the reversal's.
+                None if o.status == REVERSED else o.recordno,
+                None if o.status == REVERSED else o.intacct_id,
                 o.version + 1 if o.status in WRITTEN and o.action != "none" else o.version,
                 o.controlid,
                 o.action,
@@ -190,6 +206,7 @@ class Ledger:
                 o.line_counts,
                 run_id,
                 written_at,
+                o.entity,
             )
             for o in outcomes
         ]
@@ -218,7 +235,11 @@ class Ledger:
         self, model_id: str, state_rows: Sequence[tuple[Any, ...]], ledger_rows: Sequence[tuple[Any, ...]]
     ) -> None:
         w = self.tables.warehouse
+        log = self.tables.log
         for chunk in chunks(list(state_rows), _WRITE_CHUNK):
+            if log is not None:  # append mode: the latest row of a key is its state
+                log.append(STATE_TABLE, _STATE_COLUMNS, chunk)
+                continue
             keys = ", ".join(w.literal(row[1]) for row in chunk)
             w.execute(
                 f"delete from {self.tables.state} where model_id = {w.literal(model_id)} "
@@ -231,22 +252,49 @@ class Ledger:
 
     def referenced_records(
         self, pairs: Iterable[tuple[str, str]]
-    ) -> dict[tuple[str, str], tuple[str | None, str | None, str]]:
-        """RECORDNO, ID and status of other models' rows, by (model unique_id, row key): for `record_of`."""
+    ) -> dict[tuple[str, str], tuple[str | None, str | None, str, str | None]]:
+        """RECORDNO, ID, status and entity of other models' rows, by (model unique_id, row key): for
+        `record_of`."""
         w = self.tables.warehouse
         by_model: dict[str, list[str]] = {}
         for model_id, row_key in pairs:
             by_model.setdefault(model_id, []).append(row_key)
-        found: dict[tuple[str, str], tuple[str | None, str | None, str]] = {}
+        found: dict[tuple[str, str], tuple[str | None, str | None, str, str | None]] = {}
         for model_id, keys in sorted(by_model.items()):
             for chunk in chunks(sorted(set(keys)), _WRITE_CHUNK):
                 sql = (
-                    f"select row_key, recordno, intacct_id, status from {self.tables.state} "
+                    f"select row_key, recordno, intacct_id, status, entity from {self.tables.state} "
                     f"where model_id = {w.literal(model_id)} "
                     f"and row_key in ({', '.join(w.literal(k) for k in chunk)})"
                 )
-                for row_key, recordno, intacct_id, status in w.fetch_small(sql, len(chunk) + 1):
-                    found[(model_id, str(row_key))] = (recordno, intacct_id, str(status))
+                for row_key, recordno, intacct_id, status, entity in w.fetch_small(sql, len(chunk) + 1):
+                    found[(model_id, str(row_key))] = (
+                        recordno,
+                        intacct_id,
+                        str(status),
+                        None if entity is None else str(entity),
+                    )
+        return found
+
+    def posted_payloads(self, model_id: str, row_keys: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+        """What each row's entries were posted with, for reversals: the payload of every create of the
+        row that Intacct applied, with the RECORDNO it got, oldest first, by row key."""
+        found: dict[str, list[tuple[str, str]]] = {}
+        if not row_keys:
+            return found
+        w = self.tables.warehouse
+        ledger = self.tables.ledger
+        for chunk in chunks(sorted(set(row_keys)), _WRITE_CHUNK):
+            sql = (
+                f"select i.row_key, o.recordno, i.payload, max(o.recorded_at) as applied_at "
+                f"from {ledger} i join {ledger} o on o.model_id = i.model_id and o.controlid = i.controlid "
+                f"where i.model_id = {w.literal(model_id)} and i.event = 'intent' and i.action = 'create' "
+                "and o.event = 'outcome' and o.status = 'ok' and o.recordno is not null "
+                f"and i.row_key in ({', '.join(w.literal(k) for k in chunk)}) "
+                "group by i.row_key, o.recordno, i.payload order by applied_at"
+            )
+            for row_key, recordno, payload, _ in w.fetch_small(sql, len(chunk) * 20 + 100):
+                found.setdefault(str(row_key), []).append((str(recordno), str(payload)))
         return found
 
     def state_rows(self, model_id: str, limit: int = 100_000) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from datetime import timedelta
 
 from dbt_intacct.state.tables import LOCKS_TABLE, StateTables, columns_of, now
@@ -43,6 +44,8 @@ class SyncLocks:
         w = self.tables.warehouse
         holder = f"{socket.gethostname()}:{os.getpid()}"
         stale = now() - LOCK_STALE_AFTER
+        if self.tables.log is not None:
+            return self._claim(lock_name, run_id, holder)
         w.execute(
             f"delete from {self.tables.locks} where lock_name = {w.literal(lock_name)} "
             f"and heartbeat_at < {w.literal(stale)}"
@@ -68,10 +71,65 @@ class SyncLocks:
             return f"run {rows[0][0]}"
         return None
 
+    def _claim(self, lock_name: str, run_id: str, holder: str) -> str | None:
+        """Append mode: claim rows, never deleted. A run that sees no live claim of another inserts its
+        claim and commits, waits CLAIM_SETTLE, then reads back the live claims: the earliest (claimed at,
+        then run id) holds the lock, and a loser releases its claim (a tombstone). Two racing runs both
+        see both claims once both are committed, and agree on the earliest; the wait covers a claim
+        stamped earlier but committed later than another run's read-back (milliseconds apart; the wait
+        is seconds). A claim older than LOCK_STALE_AFTER is ignored (its run died)."""
+        other = self.live_claim(lock_name, run_id)
+        if other is not None:
+            return other
+        self.insert_claim(lock_name, run_id, holder)
+        time.sleep(self.CLAIM_SETTLE)
+        winner = self.earliest_claim(lock_name)
+        if winner is not None and winner != run_id:
+            self.unlock(lock_name, run_id)
+            return f"run {winner}"
+        return None
+
+    CLAIM_SETTLE = 2.0  # seconds between inserting a claim and reading back which claim won
+
+    def _claims_sql(self, lock_name: str) -> str:
+        w = self.tables.warehouse
+        return (
+            f"select run_id, holder, heartbeat_at from {self.tables.locks} "
+            f"where lock_name = {w.literal(lock_name)} "
+            f"and heartbeat_at >= {w.literal(now() - LOCK_STALE_AFTER)} order by heartbeat_at, run_id"
+        )
+
+    def live_claim(self, lock_name: str, run_id: str) -> str | None:
+        """Who holds the lock by a live claim other than `run_id`'s; None: nobody."""
+        w = self.tables.warehouse
+        rows = [r for r in w.fetch_small(self._claims_sql(lock_name)) if str(r[0]) != run_id]
+        w.commit()
+        if not rows:
+            return None
+        other_run, other_holder, heartbeat = rows[0]
+        return f"run {other_run} on {other_holder} (last heartbeat {heartbeat})"
+
+    def insert_claim(self, lock_name: str, run_id: str, holder: str) -> None:
+        assert self.tables.log is not None
+        self.tables.log.append(
+            LOCKS_TABLE, list(columns_of(LOCKS_TABLE)), [(lock_name, run_id, holder, now())]
+        )
+        self.tables.warehouse.commit()
+
+    def earliest_claim(self, lock_name: str) -> str | None:
+        """The run of the earliest live claim of the lock: the one that holds it."""
+        w = self.tables.warehouse
+        rows = w.fetch_small(self._claims_sql(lock_name))
+        w.commit()
+        return str(rows[0][0]) if rows else None
+
     def unlock(self, lock_name: str, run_id: str) -> None:
         w = self.tables.warehouse
         w.fetch_small(w.render("dbt_intacct__unlock_sql", lock_literal=w.literal(lock_name)))
-        if w.relation_exists(self.tables.locks):
+        if self.tables.log is not None:  # append mode: a tombstone of the claim
+            where = f"lock_name = {w.literal(lock_name)} and run_id = {w.literal(run_id)}"
+            self.tables.log.change(LOCKS_TABLE, where, {}, tombstone=True)
+        elif w.relation_exists(self.tables.locks):
             w.execute(
                 f"delete from {self.tables.locks} where lock_name = {w.literal(lock_name)} "
                 f"and run_id = {w.literal(run_id)}"

@@ -17,6 +17,7 @@ from typing import Any
 from dbt_intacct.state.tables import (
     API_CALLS_TABLE,
     MODEL_RESULTS_TABLE,
+    RUNS_TABLE,
     StateTables,
     chunks,
     columns_of,
@@ -30,13 +31,36 @@ class RunLog:
     def __init__(self, tables: StateTables) -> None:
         self.tables = tables
 
-    def start_run(self, run_id: str, command: str, target: str) -> None:
+    def start_run(
+        self,
+        run_id: str,
+        command: str,
+        target: str,
+        *,
+        budget_override: str | None = None,
+        large_changes_allowed: bool = False,
+        plan_id: str | None = None,
+    ) -> None:
         w = self.tables.warehouse
-        columns = ["run_id", "command", "target", "status", "started_at", "holder"]
-        w.insert_rows(
-            self.tables.runs, columns, [(run_id, command, target, "running", now(), this_process())]
-        )
+        columns = ["run_id", "command", "target", "status", "started_at", "holder", "budget_override"]
+        values = [run_id, command, target, "running", now(), this_process(), budget_override]
+        if command == "sync":
+            columns += ["large_changes_allowed", "plan_id"]
+            values += [int(large_changes_allowed), plan_id]
+        if self.tables.log is not None:
+            self.tables.log.append(RUNS_TABLE, columns, [tuple(values)])
+        else:
+            w.insert_rows(self.tables.runs, columns, [tuple(values)])
         w.commit()
+
+    def runs_of_plan(self, plan_id: str) -> list[tuple[str, str]]:
+        """The runs that applied a saved plan (`sync --plan`), oldest first: (run_id, status)."""
+        w = self.tables.warehouse
+        rows = w.fetch_small(
+            f"select run_id, status from {self.tables.runs} where plan_id = {w.literal(plan_id)} "
+            "order by started_at"
+        )
+        return [(str(run_id), str(status)) for run_id, status in rows]
 
     def mark_abandoned(self) -> list[str]:
         """Mark as `abandoned` the runs still `running` whose process, on this host, is gone; their ids.
@@ -47,7 +71,17 @@ class RunLog:
             f"select run_id, holder from {self.tables.runs} where status = 'running' and holder is not null"
         )
         gone = [str(run_id) for run_id, holder in rows if process_is_gone(str(holder))]
+        message = (
+            "its process ended without recording the end of the run (killed, or its warehouse "
+            "connection was lost); functions it left without an answer are resolved by the next sync "
+            "of each model"
+        )
         for run_id in gone:
+            if self.tables.log is not None:  # append mode: a row per status, the latest is current
+                where = f"run_id = {w.literal(run_id)} and status = 'running'"
+                changes = {"status": "abandoned", "finished_at": now(), "message": message}
+                self.tables.log.change(RUNS_TABLE, where, changes)
+                continue
             w.execute(
                 f"update {self.tables.runs} set status = 'abandoned', finished_at = {w.literal(now())}, "
                 "message = 'its process ended without recording the end of the run (killed, or its "
@@ -59,6 +93,11 @@ class RunLog:
 
     def finish_run(self, run_id: str, status: str, summary: str, message: str | None = None) -> None:
         w = self.tables.warehouse
+        if self.tables.log is not None:  # append mode: a row per status, the latest is current
+            changes = {"status": status, "finished_at": now(), "summary": summary, "message": message}
+            self.tables.log.change(RUNS_TABLE, f"run_id = {w.literal(run_id)}", changes)
+            w.commit()
+            return
         w.execute(
             f"update {self.tables.runs} set status = {w.literal(status)}, finished_at = {w.literal(now())}, "
             f"summary = {w.literal(summary)}, message = {w.literal(message)} "
@@ -89,8 +128,28 @@ class RunLog:
         """Forget API calls older than the retention; the ledger is the audit trail and is kept."""
         w = self.tables.warehouse
         cutoff = now() - timedelta(days=keep_days)
-        w.execute(f"delete from {self.tables.api_calls} where started_at < {w.literal(cutoff)}")
-        w.commit()
+        if self.tables.log is None:
+            w.execute(f"delete from {self.tables.api_calls} where started_at < {w.literal(cutoff)}")
+            w.commit()
+            return
+        # Append mode (under the sync lock): the calls kept are swapped in when some are out of date,
+        # and the logs that outgrew their current rows are compacted. A swap would lose what another
+        # run writes meanwhile (syncs of other connections share the schema, each under its own lock),
+        # so it waits for a moment when no other run is `running`. PARTIAL: a run starting during the
+        # swap itself (seconds) is not excluded.
+        running = w.fetch_small(f"select count(*) from {self.tables.runs} where status = 'running'")
+        if running and int(running[0][0] or 0):
+            w.commit()
+            return
+        old = w.fetch_small(
+            f"select count(*) from {self.tables.api_calls} where started_at < {w.literal(cutoff)}"
+        )
+        if old and int(old[0][0] or 0):
+            self.tables.log.swap(
+                self.tables.api_calls.identifier,
+                f"select * from {self.tables.api_calls} where started_at >= {w.literal(cutoff)}",
+            )
+        self.tables.compact()
 
 
 def this_process() -> str:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbt_intacct.dbt.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from dbt_intacct.state.append import AppendLog
 from dbt_intacct.errors import WarehouseError
 
 STATE_TABLE = "intacct_state"
@@ -23,8 +26,9 @@ MODEL_RESULTS_TABLE = "intacct_model_results"
 API_CALLS_TABLE = "intacct_api_calls"
 ALERT_STATE_TABLE = "intacct_alert_state"
 LOCKS_TABLE = "intacct_locks"
+DEFINITIONS_TABLE = "intacct_company_definitions"
 # Statuses a state row can have.
-OK, FAILED, REJECTED, PENDING, DELETED, CLEARED, DROPPED = (
+OK, FAILED, REJECTED, PENDING, DELETED, CLEARED, DROPPED, REVERSED = (
     "ok",
     "failed",
     "rejected",
@@ -32,9 +36,10 @@ OK, FAILED, REJECTED, PENDING, DELETED, CLEARED, DROPPED = (
     "deleted",
     "cleared",
     "dropped",
+    "reversed",  # its posted entry was reversed: no live record (the ledger names the reversal)
 )
 # Statuses after which the row counts as written: its version moves on when a function was sent.
-WRITTEN = frozenset({OK, DELETED, CLEARED})
+WRITTEN = frozenset({OK, DELETED, CLEARED, REVERSED})
 
 # The tool's tables: (column, kind, not null). New columns go at the end; `ensure` adds them to tables
 # an older version created.
@@ -62,6 +67,7 @@ TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
         ("line_counts", "string", False),
         ("run_id", "string", True),
         ("updated_at", "timestamp", True),
+        ("entity", "string", False),  # the entity its record belongs to ('' top level); NULL: no `entity:`
     ),
     LEDGER_TABLE: (
         ("run_id", "string", True),
@@ -89,6 +95,10 @@ TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
         ("summary", "string", False),
         ("message", "string", False),
         ("holder", "string", False),  # host:pid:start of the process that ran it; NULL in older rows
+        # set when --allow-over-budget let a sync go over the monthly budget: what it planned and the month
+        ("budget_override", "string", False),
+        ("large_changes_allowed", "int", False),  # 1: --allow-large-changes lifted the guard
+        ("plan_id", "string", False),  # the saved plan it applied (`sync --plan`): the plan file's checksum
     ),
     MODEL_RESULTS_TABLE: (
         ("run_id", "string", True),
@@ -111,6 +121,7 @@ TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
         ("elapsed_seconds", "float", True),
         ("timings", "string", False),  # seconds per phase, JSON (results.PHASES); NULL in older rows
         ("recorded_at", "timestamp", True),
+        ("reversed", "int", False),  # posted entries reversed; NULL in older rows
     ),
     API_CALLS_TABLE: (
         ("run_id", "string", True),
@@ -133,6 +144,13 @@ TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
         ("run_id", "string", True),
         ("holder", "string", True),
         ("heartbeat_at", "timestamp", True),
+    ),
+    # What `lookup` said of an object, per company: insert-only, read back for a day (sync.company).
+    DEFINITIONS_TABLE: (
+        ("company_id", "string", True),
+        ("object", "string", True),
+        ("definition", "string", True),  # JSON: field ID -> [datatype, read-only, custom, valid values]
+        ("fetched_at", "timestamp", True),
     ),
     ALERT_STATE_TABLE: (
         ("target", "string", True),
@@ -170,6 +188,14 @@ class StateTables:
         self.api_calls = warehouse.relation(database, schema, API_CALLS_TABLE)
         self.alert_state = warehouse.relation(database, schema, ALERT_STATE_TABLE)
         self.locks = warehouse.relation(database, schema, LOCKS_TABLE)
+        self.definitions = warehouse.relation(database, schema, DEFINITIONS_TABLE)
+        from dbt_intacct.state.append import AppendLog
+
+        # 'replace' or 'append' (state.append): how the tables that change are written, by capability.
+        self.writes = str(warehouse.render("dbt_intacct__state_writes")).strip()
+        if self.writes not in ("replace", "append"):
+            raise WarehouseError(f"dbt_intacct__state_writes returned {self.writes!r}: 'replace' or 'append'")
+        self.log: AppendLog | None = AppendLog(self) if self.writes == "append" else None
 
     @classmethod
     def of_target(cls, warehouse: Warehouse, configured: str | None) -> StateTables:
@@ -190,25 +216,72 @@ class StateTables:
             self._ensure()
 
     def _ensure(self) -> None:
+        from dbt_intacct.state.append import KEYED, log_name
+
         w = self.warehouse
         w.create_schema(self.database, self.schema)
+        kinds = w.relation_kinds(self.database, self.schema)  # one listing, not one look-up per table
+        if self.log is not None:
+            self.log.ensure(kinds)
         for name, columns in TABLES.items():
             relation = w.relation(self.database, self.schema, name)
-            w.execute(
-                w.render(
-                    "dbt_intacct__create_table_sql", relation=relation, columns=[list(c) for c in columns]
-                )
-            )
-            present = {c.name.lower() for c in w.columns(relation)}
-            for column, kind, _ in columns:
-                if column not in present:
-                    w.execute(
-                        w.render("dbt_intacct__add_column_sql", relation=relation, name=column, kind=kind)
-                    )
-        index = w.render("dbt_intacct__state_index_sql", relation=self.state)
+            if self.log is not None and name in KEYED:
+                continue  # a view of its log
+            if name in KEYED and log_name(name) in kinds:
+                _back_to_replace(self, name)  # append mode wrote it (a view of its log): replace mode now
+            self.ensure_table(relation, columns)
+        index = w.render(
+            "dbt_intacct__state_index_sql",
+            relation=self.state
+            if self.log is None
+            else w.relation(self.database, self.schema, log_name(STATE_TABLE)),
+        )
         if index:
             w.execute(index)
         w.commit()
+
+    def compact(self, threshold: float | None = None) -> list[str]:
+        """Append mode: compact the logs holding more than `threshold` times as many rows as their
+        current rows (state.append); the tables compacted. Nothing in replace mode."""
+        if self.log is None:
+            return []
+        if threshold is None:  # the defaults: COMPACT_FACTOR, and logs of COMPACT_MIN_ROWS at least
+            return self.log.maybe_compact()
+        return self.log.maybe_compact(threshold, min_rows=0)
+
+    def table_columns(self, table: str) -> tuple[tuple[str, str, bool], ...]:
+        """(column, kind, not null) of one of the tool's tables."""
+        return TABLES[table]
+
+    def ensure_table(self, relation: Any, columns: tuple[tuple[str, str, bool], ...]) -> None:
+        """Create a table with these columns if missing; add the columns an older version lacked."""
+        w = self.warehouse
+        w.execute(
+            w.render("dbt_intacct__create_table_sql", relation=relation, columns=[list(c) for c in columns])
+        )
+        present = {c.name.lower() for c in w.columns(relation)}
+        for column, kind, _ in columns:
+            if column not in present:
+                w.execute(w.render("dbt_intacct__add_column_sql", relation=relation, name=column, kind=kind))
+
+
+def _back_to_replace(tables: StateTables, name: str) -> None:
+    """A schema append mode wrote, now written in replace mode: each view becomes a table of its current
+    rows again and the log is dropped, in one transaction (atomic where DDL is transactional, as on
+    Postgres and DuckDB; elsewhere a crash between the steps can leave the view dropped and the log in
+    place: append mode's `ensure` makes the view again, PARTIAL)."""
+    from dbt_intacct.state.append import log_name
+
+    w = tables.warehouse
+    view = w.relation(tables.database, tables.schema, name)
+    new = w.relation(tables.database, tables.schema, name + "__new")
+    log = w.relation(tables.database, tables.schema, log_name(name))
+    w.execute(f"drop table if exists {new}")
+    w.execute(w.render("dbt_intacct__create_table_as_sql", relation=new, sql=f"select * from {view}"))
+    w.execute(f"drop view {view}")
+    w.execute(w.render("dbt_intacct__rename_table_sql", relation=new, new_relation=view))
+    w.execute(f"drop table {log}")
+    w.commit()
 
 
 def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

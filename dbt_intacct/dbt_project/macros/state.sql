@@ -6,6 +6,11 @@
 
 {#- A column type by kind, through dbt's cross-database type macros. -#}
 {% macro dbt_intacct__column_type(kind) -%}
+  {#- Dispatched: the warehouses written from documentation name their own types (macros/dialects/). -#}
+  {{ return(adapter.dispatch('column_type', 'dbt_intacct')(kind)) }}
+{%- endmacro %}
+
+{% macro default__column_type(kind) -%}
   {%- if kind == 'string' -%}{{ dbt.type_string() }}
   {%- elif kind == 'int' -%}{{ dbt.type_int() }}
   {%- elif kind == 'bigint' -%}{{ dbt.type_bigint() }}
@@ -15,8 +20,12 @@
   {%- endif -%}
 {%- endmacro %}
 
-{#- columns: a list of [name, kind, not_null]. -#}
+{#- columns: a list of [name, kind, not_null]. Dispatched: Spark and Databricks name a table format. -#}
 {% macro dbt_intacct__create_table_sql(relation, columns) -%}
+  {{ return(adapter.dispatch('create_table_sql', 'dbt_intacct')(relation, columns)) }}
+{%- endmacro %}
+
+{% macro default__create_table_sql(relation, columns) -%}
 create table if not exists {{ relation }} (
   {%- for name, kind, not_null in columns %}
   {{ name }} {{ dbt_intacct__column_type(kind) }}{% if not_null %} not null{% endif %}{% if not loop.last %},{% endif %}
@@ -54,57 +63,55 @@ alter table {{ relation }} add column {{ name }} {{ dbt_intacct__column_type(kin
 -#}
 {% macro dbt_intacct__row_key(columns, prefix='') -%}
   {%- if columns | length == 1 -%}
-    cast({{ prefix }}{{ adapter.quote(columns[0]) }} as {{ dbt.type_string() }})
+    cast({{ prefix }}{{ adapter.quote(columns[0]) }} as {{ dbt_intacct__column_type('string') }})
   {%- else -%}
     {%- set parts = [] -%}
     {%- for c in columns -%}
-      {%- set text = "cast(" ~ prefix ~ adapter.quote(c) ~ " as " ~ dbt.type_string() ~ ")" -%}
+      {%- set text = "cast(" ~ prefix ~ adapter.quote(c) ~ " as " ~ dbt_intacct__column_type('string') ~ ")" -%}
       {%- do parts.append("replace(replace(" ~ text ~ ", chr(30), chr(30) || chr(30)), chr(31), chr(30) || chr(31))") -%}
       {%- if not loop.last %}{% do parts.append("chr(31)") %}{% endif -%}
     {%- endfor -%}
-    {{ dbt.concat(parts) }}
+    {{ dbt_intacct__concat(parts) }}
   {%- endif -%}
 {%- endmacro %}
 
 {#-
-  The hash of what a row sends: the spec's fingerprint, then each referenced column as text, with a marker
-  ('n' for NULL, 'v' before a value) so that NULL and '' differ. Columns are taken in a fixed (sorted) order.
-  Each column's separator and marker are one constant; DuckDB builds the text in one concat() call, which
-  skips NULLs, so the value is an argument of its own (a chain of || copies the growing string once per
-  part, which doubled the cost of hashing a million rows); Postgres is fastest with one || per column.
-
-  `scheme` (see `dbt_intacct__hash_scheme`) is how the text becomes the hash kept in the state:
-    md5     the md5 of the text, as hex (32 characters). DuckDB; Postgres states written before 0.x
-            (`StateStore.diff` carries them over to hash64 in a sync, and a plan uses md5 until then).
-    hash64  Postgres: the row's key (`key_columns`), the unit separator chr(31), then the text, hashed by
-            hashtextextended() with seed 0, as decimal text (at most 20 characters). Postgres computes
-            it three times faster than md5, which sets up a hashing context for every call. The bytes
-            are hashed as they are (collation "C": a case-insensitive collation would make 'a' and 'A'
-            equal). With the key inside, the XOR of the rows' hashes is a checksum of the whole model
-            (`dbt_intacct__diff_check_sql`): two rows swapping their values change it.
+  The hash of what a row sends, by `scheme` (see `dbt_intacct__hash_scheme`). `columns`: the hashed
+  columns, each with its name and kind (`dbt_intacct.state.canonical.HashedColumn`).
+    canonical  what every warehouse writes: 'c1:' and the md5 of the row's canonical text, the same
+               for the same values on every warehouse (macros/canonical.sql, docs/row-hashes.md).
+    md5        (legacy, read only to carry a state over) the md5 of the fingerprint, then each column as
+               the warehouse casts it to text, after chr(30) 'n' (NULL) or chr(30) 'v' (a value), in
+               the order of the columns' names: what DuckDB, and Postgres before hash64, wrote.
+    hash64     (legacy, Postgres) the row's key, chr(31) and the md5 scheme's text, hashed by
+               hashtextextended() with seed 0, as decimal text (at most 20 characters).
 -#}
-{% macro dbt_intacct__row_hash(columns, fingerprint, prefix='', key_columns=none, scheme='md5') -%}
-  {%- if scheme == 'hash64' -%}
-    cast({{ dbt_intacct__row_hash64(columns, fingerprint, key_columns, prefix) }} as {{ dbt.type_string() }})
-  {%- elif adapter.type() == 'duckdb' -%}
+{% macro dbt_intacct__row_hash(columns, fingerprint, prefix='', key_columns=none, scheme='canonical') -%}
+  {%- if scheme == 'canonical' -%}
+    {{ dbt_intacct__canonical_hash(columns, fingerprint, prefix) }}
+  {%- elif scheme == 'hash64' -%}
+    cast({{ dbt_intacct__row_hash64(columns, fingerprint, key_columns, prefix) }} as {{ dbt_intacct__column_type('string') }})
+  {%- elif scheme == 'md5' and adapter.type() == 'duckdb' -%}
     {{ dbt.hash("concat(" ~ dbt_intacct__row_text_parts(columns, fingerprint, prefix) | join(", ") ~ ")") }}
+  {%- elif scheme == 'md5' -%}
+    {{ dbt_intacct__md5_hex(dbt_intacct__concat(dbt_intacct__row_text_parts(columns, fingerprint, prefix))) }}
   {%- else -%}
-    {{ dbt.hash(dbt.concat(dbt_intacct__row_text_parts(columns, fingerprint, prefix))) }}
+    {{ exceptions.raise_compiler_error("unknown row hash scheme " ~ scheme) }}
   {%- endif -%}
 {%- endmacro %}
 
-{#- The hash64 row hash as a bigint (Postgres), before it is written as text. -#}
+{#- The legacy hash64 row hash as a bigint (Postgres), before it is written as text. -#}
 {% macro dbt_intacct__row_hash64(columns, fingerprint, key_columns, prefix='') -%}
   {%- if not key_columns -%}{{ exceptions.raise_compiler_error("the hash64 row hash needs the key columns") }}{%- endif -%}
   hashtextextended(({{ dbt_intacct__row_key(key_columns, prefix) }} || chr(31) || {{ dbt_intacct__row_text_parts(columns, fingerprint, prefix) | join(" || ") }}) collate "C", 0)
 {%- endmacro %}
 
-{#- The parts of a row's text (`dbt_intacct__row_hash`), as a list of SQL expressions. -#}
+{#- The parts of a row's legacy md5 text (`dbt_intacct__row_hash`), as a list of SQL expressions. -#}
 {% macro dbt_intacct__row_text_parts(columns, fingerprint, prefix='') -%}
   {%- set parts = ["'" ~ fingerprint ~ "'"] -%}
-  {%- for c in columns | sort -%}
-    {%- set column = prefix ~ adapter.quote(c) -%}
-    {%- set text = "cast(" ~ column ~ " as " ~ dbt.type_string() ~ ")" -%}
+  {%- for name in columns | map(attribute='name') | sort -%}
+    {%- set column = prefix ~ adapter.quote(name) -%}
+    {%- set text = "cast(" ~ column ~ " as " ~ dbt_intacct__column_type('string') ~ ")" -%}
     {%- if adapter.type() == 'duckdb' -%}
       {%- do parts.append("case when " ~ column ~ " is null then chr(30) || 'n' else chr(30) || 'v' end") -%}
       {%- do parts.append(text) -%}
@@ -115,26 +122,40 @@ alter table {{ relation }} add column {{ name }} {{ dbt_intacct__column_type(kin
   {{ return(parts) }}
 {%- endmacro %}
 
-{#- The row hash a new state gets on this warehouse (`dbt_intacct__row_hash`): hash64 on Postgres. -#}
-{% macro dbt_intacct__hash_scheme() -%}
-  {{ return(adapter.dispatch('hash_scheme', 'dbt_intacct')()) }}
-{%- endmacro %}
-
-{% macro default__hash_scheme() -%}md5{%- endmacro %}
-
-{% macro postgres__hash_scheme() -%}hash64{%- endmacro %}
+{#- The row hash a new state gets: canonical on every warehouse. -#}
+{% macro dbt_intacct__hash_scheme() -%}canonical{%- endmacro %}
 
 {#-
-  Postgres: before the diff, one row that tells whether the model can be unchanged, in one pass over the
-  relation and one over the state, each with parallel workers (about half the time of the full join):
+  The row hash an older version wrote on this warehouse, which a plan compares with until a sync has
+  carried the state over (`dbt_intacct__rehash_sql`): hash64 on Postgres (a Postgres state still in md5
+  is carried over in the same way), md5 elsewhere.
+-#}
+{% macro dbt_intacct__legacy_hash_scheme() -%}
+  {{ return(adapter.dispatch('legacy_hash_scheme', 'dbt_intacct')()) }}
+{%- endmacro %}
+
+{% macro default__legacy_hash_scheme() -%}md5{%- endmacro %}
+
+{% macro postgres__legacy_hash_scheme() -%}hash64{%- endmacro %}
+
+{#- True (SQL) for a state row's hash written by an older version: neither canonical nor the stale marker. -#}
+{% macro dbt_intacct__legacy_hash_condition(column='row_hash') -%}
+{{ column }} not like '{{ dbt_intacct__canonical_prefix() }}%' and {{ column }} <> '{{ dbt_intacct__stale_hash() }}'
+{%- endmacro %}
+
+{#-
+  Before the diff, one row that tells whether the model can be unchanged, in one pass over the
+  relation and one over the state (Postgres: each with parallel workers, about half the time of the
+  full join; `dbt_intacct__diff_check_md5_sql`):
 
     rows, keyed_rows   the relation's rows, and those whose key has no NULL part
-    relation_xor       the XOR of their hash64 row hashes (insert-only models: of their keys' hashes)
-    ok_rows, ok_xor    the same over the state's rows in status 'ok' (hashes in another format left out)
-    legacy             state rows hashed with md5 (written before hash64; see `dbt_intacct__rehash_sql`)
+    relation_xor       the XOR of the 64-bit hashes of their keys and canonical row hashes (insert-only
+                       models: of their keys)
+    ok_rows, ok_xor    the same over the state's rows in status 'ok'
+    legacy             state rows hashed by an older version (`dbt_intacct__rehash_sql`)
     attention          state rows in a status the diff always acts on: failed, rejected
 
-    key_xor            the XOR of the relation's keys' hashes (seed 1), over the keyed rows
+    key_xor            the XOR of the relation's keys' hashes, over the keyed rows
     state_rows, state_key_xor  the same over every state row of the model, whatever its status
 
   When keyed_rows = rows = ok_rows, relation_xor = ok_xor and attention = 0, the full diff would find
@@ -145,8 +166,8 @@ alter table {{ relation }} add column {{ name }} {{ dbt_intacct__column_type(kin
   When only the keys agree (keyed_rows = rows = state_rows, key_xor = state_key_xor), the relation holds
   exactly the state's keys, each once: no key is shared, new or gone, so the diff needs neither the key
   count nor a full join (`same_keys` in `dbt_intacct__diff_sql`), by the same argument.
-  DuckDB checks the keys only (`duckdb__diff_check_sql`, compares_rows false); other warehouses return
-  no statement.
+  DuckDB checks the keys only (`duckdb__diff_check_sql`, compares_rows false); a warehouse with no
+  64-bit hash returns no statement.
 -#}
 {% macro dbt_intacct__diff_check_sql(relation, state, model_literal, key_columns, hash_columns, fingerprint, send_changes) -%}
   {{ return(adapter.dispatch('diff_check_sql', 'dbt_intacct')(relation, state, model_literal, key_columns, hash_columns, fingerprint, send_changes)) }}
@@ -165,7 +186,7 @@ alter table {{ relation }} add column {{ name }} {{ dbt_intacct__column_type(kin
   {% for c in key_columns %}{{ adapter.quote(c) }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
 {%- endset -%}
 select r.rows, r.keyed_rows, cast(null as bigint) as relation_xor, 0 as ok_rows, cast(null as bigint) as ok_xor,
-  0 as legacy, s.attention, r.key_xor, s.state_rows, s.state_key_xor, false as compares_rows
+  s.legacy, s.attention, r.key_xor, s.state_rows, s.state_key_xor, false as compares_rows
 from (
   select
     count(*) as rows,
@@ -174,6 +195,11 @@ from (
   from {{ relation }}
 ) r, (
   select
+    {%- if send_changes %}
+    count(*) filter (where {{ dbt_intacct__legacy_hash_condition() }}) as legacy,
+    {%- else %}
+    0 as legacy,
+    {%- endif %}
     count(*) filter (where status in ('failed', 'rejected')) as attention,
     count(*) as state_rows,
     bit_xor(hash(row_key)) as state_key_xor
@@ -182,65 +208,42 @@ from (
 ) s
 {%- endmacro %}
 
+{#- Postgres: the rows' canonical hashes, by hashtextextended() (`dbt_intacct__diff_check_md5_sql`). -#}
 {% macro postgres__diff_check_sql(relation, state, model_literal, key_columns, hash_columns, fingerprint, send_changes) -%}
-{%- set keyed -%}
-  {% for c in key_columns %}{{ adapter.quote(c) }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
-{%- endset -%}
-{%- if send_changes -%}
-  {%- set row_value = dbt_intacct__row_hash64(hash_columns, fingerprint, key_columns) -%}
-  {%- set state_value = "cast(case when length(row_hash) <= 20 then row_hash end as bigint)" -%}
-{%- else -%}
-  {%- set row_value = "hashtextextended((" ~ dbt_intacct__row_key(key_columns) ~ ') collate "C", 0)' -%}
-  {%- set state_value = 'hashtextextended(row_key collate "C", 0)' -%}
-{%- endif -%}
-select r.rows, r.keyed_rows, r.relation_xor, s.ok_rows, s.ok_xor, s.legacy, s.attention,
-  r.key_xor, s.state_rows, s.state_key_xor, true as compares_rows
-from (
-  select
-    count(*) as rows,
-    count(*) filter (where {{ keyed }}) as keyed_rows,
-    bit_xor({{ row_value }}) filter (where {{ keyed }}) as relation_xor,
-    bit_xor(hashtextextended(({{ dbt_intacct__row_key(key_columns) }}) collate "C", 1)) filter (where {{ keyed }}) as key_xor
-  from {{ relation }}
-) r, (
-  select
-    count(*) filter (where status = 'ok') as ok_rows,
-    bit_xor({{ state_value }}) filter (where status = 'ok') as ok_xor,
-    {%- if send_changes %}
-    count(*) filter (where length(row_hash) = 32) as legacy,
-    {%- else %}
-    0 as legacy,
-    {%- endif %}
-    count(*) filter (where status in ('failed', 'rejected')) as attention,
-    count(*) as state_rows,
-    bit_xor(hashtextextended(row_key collate "C", 1)) as state_key_xor
-  from {{ state }}
-  where model_id = {{ model_literal }}
-) s
+  {{ return(dbt_intacct__diff_check_md5_sql(relation, state, model_literal, key_columns, hash_columns, fingerprint, send_changes)) }}
 {%- endmacro %}
 
+{% macro postgres__hash64(text) -%}hashtextextended(({{ text }}) collate "C", 0){%- endmacro %}
+
 {#-
-  Carries a model's md5 row hashes (states written before hash64) over to hash64, once, in a sync: a
-  state row whose md5 is still the hash of the relation's row for its key gets that row's hash64; every
-  other md5 hash (the row changed, or left the model) becomes a marker that matches no row, as the old
-  hash would not have either (`leftover`: the second statement, for the keys the relation lacks).
-  Nothing is sent for it; a changed row is sent by the diff that follows.
+  Carries a model's row hashes written by an older version (md5, or hash64 on Postgres) over to the
+  canonical hash, once, in a sync: a state row whose old hash is still the old hash of the relation's
+  row for its key gets that row's canonical hash; every other old hash (the row changed, or left the
+  model) becomes a marker that matches no row, as the old hash would not have either (`leftover`: the
+  second statement, for the keys the relation lacks). Nothing is sent for it; a changed row is sent by
+  the diff that follows. Which old scheme a hash is in shows in its length: md5 has 32 hex digits,
+  hash64 at most 20 decimal ones.
 -#}
 {% macro dbt_intacct__rehash_sql(relation, state, model_literal, key_columns, hash_columns, fingerprint, leftover=false) -%}
+{%- set legacy = dbt_intacct__legacy_hash_scheme() | trim -%}
 {%- if leftover -%}
 update {{ state }}
 set row_hash = '{{ dbt_intacct__stale_hash() }}'
-where model_id = {{ model_literal }} and length(row_hash) = 32
+where model_id = {{ model_literal }} and {{ dbt_intacct__legacy_hash_condition() }}
 {%- else -%}
-update {{ state }} st
+update {{ state }} as st
 set row_hash = case
-    when st.row_hash = {{ dbt_intacct__row_hash(hash_columns, fingerprint, 'src.', scheme='md5') }}
-    then {{ dbt_intacct__row_hash(hash_columns, fingerprint, 'src.', key_columns=key_columns, scheme='hash64') }}
+    when length(st.row_hash) = 32 and st.row_hash = {{ dbt_intacct__row_hash(hash_columns, fingerprint, 'src.', scheme='md5') }}
+    then {{ dbt_intacct__row_hash(hash_columns, fingerprint, 'src.', scheme='canonical') }}
+    {%- if legacy == 'hash64' %}
+    when length(st.row_hash) <= 20 and st.row_hash = {{ dbt_intacct__row_hash(hash_columns, fingerprint, 'src.', key_columns=key_columns, scheme='hash64') }}
+    then {{ dbt_intacct__row_hash(hash_columns, fingerprint, 'src.', scheme='canonical') }}
+    {%- endif %}
     else '{{ dbt_intacct__stale_hash() }}'
   end
 from {{ relation }} src
 where st.model_id = {{ model_literal }}
-  and length(st.row_hash) = 32
+  and {{ dbt_intacct__legacy_hash_condition('st.row_hash') }}
   and st.row_key = {{ dbt_intacct__row_key(key_columns, 'src.') }}
   {%- for c in key_columns %}
   and src.{{ adapter.quote(c) }} is not null
@@ -248,7 +251,7 @@ where st.model_id = {{ model_literal }}
 {%- endif -%}
 {%- endmacro %}
 
-{#- A row hash no row has: neither md5 (32 characters) nor hash64 (at most 20, digits). -#}
+{#- A row hash no row has: neither canonical ('c1:' and 32 characters) nor an older version's. -#}
 {% macro dbt_intacct__stale_hash() -%}md5 hash not carried over{%- endmacro %}
 
 {#-
@@ -286,14 +289,14 @@ where st.model_id = {{ model_literal }}
 {%- endset -%}
 {%- set key = adapter.quote('__key') -%}
 {%- set hash = adapter.quote('__hash') -%}
-create temporary table {{ target_name }} as
+{{ dbt_intacct__create_scratch_sql(target_name) }}
 with keyed as (
   select
     {{ key_sql }} as {{ key }},
     {%- if send_changes %}
     {{ dbt_intacct__row_hash(hash_columns, fingerprint, key_columns=key_columns, scheme=scheme) }} as {{ hash }}
     {%- else %}
-    cast(null as {{ dbt.type_string() }}) as {{ hash }}
+    cast(null as {{ dbt_intacct__column_type('string') }}) as {{ hash }}
     {%- endif %}
   from {{ relation }}
   where {{ keys_not_null }}
@@ -317,7 +320,7 @@ diff as (
         {%- if send_changes %} or known.row_hash <> {{ dbt_intacct__hash_in_join('keyed.' ~ hash) }}{% endif %}
         {%- if send_all %} or 1 = 1{% endif %} then 'candidate'
     end as {{ adapter.quote('__diff') }},
-    cast(null as {{ dbt.type_bigint() }}) as {{ adapter.quote('__copies') }},
+    cast(null as {{ dbt_intacct__column_type('bigint') }}) as {{ adapter.quote('__copies') }},
     keyed.{{ hash }}
   from keyed
   {% if same_keys %}join{% else %}full join{% endif %} known on known.row_key = keyed.{{ key }}
@@ -370,7 +373,7 @@ insert into {{ target_name }} ({{ adapter.quote('__key') }}, {{ adapter.quote('_
 
 {% macro default__shared_keys_sql(relation, key_sql) -%}
 {%- set key = adapter.quote('__key') -%}
-select {{ key }}, case when {{ key }} is null then 'null' else 'duplicate' end, count(*), cast(null as {{ dbt.type_string() }})
+select {{ key }}, case when {{ key }} is null then 'null' else 'duplicate' end, count(*), cast(null as {{ dbt_intacct__column_type('string') }})
 from (select {{ key_sql }} as {{ key }} from {{ relation }}) keys
 group by {{ key }}
 having count(*) > 1 or {{ key }} is null
@@ -382,7 +385,7 @@ having count(*) > 1 or {{ key }} is null
 -#}
 {% macro postgres__shared_keys_sql(relation, key_sql) -%}
 {%- set key = adapter.quote('__key') -%}
-select {{ key }}, case when {{ key }} is null then 'null' else 'duplicate' end, count(*), cast(null as {{ dbt.type_string() }})
+select {{ key }}, case when {{ key }} is null then 'null' else 'duplicate' end, count(*), cast(null as {{ dbt_intacct__column_type('string') }})
 from (select {{ key_sql }} as {{ key }} from {{ relation }}) keys
 where {{ key }} is null or hashtextextended({{ key }}, 0) in (
   select hashtextextended({{ key }}, 0)
@@ -442,10 +445,12 @@ set parallel_setup_cost = 0; set parallel_tuple_cost = 0
            retry    the last attempt failed or was rejected
            pending  an intent was recorded but no outcome (the previous run stopped mid-flight)
            cleared  it had been cleared after leaving the model and is back
+           reversed its posted entry was reversed (it changed, or left and came back): posted again,
+                    never adopted (the reversed entry still carries its natural ID)
   Insert-only models hash their candidates here, and only them.
 -#}
 {% macro dbt_intacct__diff_changes_sql(target_name, diff_name, relation, state, model_literal, key_columns, hash_columns, data_columns, fingerprint, send_changes, scheme='md5') -%}
-create temporary table {{ target_name }} as
+{{ dbt_intacct__create_scratch_sql(target_name) }}
 select
   row_number() over (order by d.{{ adapter.quote('__key') }}) as {{ adapter.quote('__seq') }},
   case
@@ -453,6 +458,7 @@ select
     when st.status = 'pending' then 'pending'
     when st.status in ('failed', 'rejected') then 'retry'
     when st.status = 'cleared' then 'cleared'
+    when st.status = 'reversed' then 'reversed'
     else 'changed'
   end as {{ adapter.quote('__change') }},
   st.recordno as {{ adapter.quote('__recordno') }},
@@ -460,6 +466,7 @@ select
   coalesce(st.version, 0) as {{ adapter.quote('__version') }},
   st.controlid as {{ adapter.quote('__controlid') }},
   st.line_counts as {{ adapter.quote('__line_counts') }},
+  st.entity as {{ adapter.quote('__entity') }},
   d.{{ adapter.quote('__key') }},
   {%- if send_changes %}
   d.{{ adapter.quote('__hash') }}
@@ -489,12 +496,12 @@ where d.{{ adapter.quote('__diff') }} = 'candidate'
   share each (`copies`), and what the state holds for the keys synced before.
 -#}
 {% macro dbt_intacct__diff_shared_sql(target_name, diff_name, state, model_literal) -%}
-create temporary table {{ target_name }} as
+{{ dbt_intacct__create_scratch_sql(target_name) }}
 select
   row_number() over (order by d.{{ adapter.quote('__key') }}) as {{ adapter.quote('__seq') }},
   d.{{ adapter.quote('__key') }} as row_key,
   d.{{ adapter.quote('__copies') }} as copies,
-  st.version, st.recordno, st.intacct_id
+  st.version, st.recordno, st.intacct_id, st.entity
 from {{ diff_name }} d
 left join {{ state }} st
   on st.model_id = {{ model_literal }} and st.row_key = d.{{ adapter.quote('__key') }}
@@ -507,10 +514,10 @@ where d.{{ adapter.quote('__diff') }} = 'duplicate'
   without a RECORDNO) are always dropped, no call needed.
 -#}
 {% macro dbt_intacct__diff_removals_sql(target_name, diff_name, state, model_literal, statuses) -%}
-create temporary table {{ target_name }} as
+{{ dbt_intacct__create_scratch_sql(target_name) }}
 select
   row_number() over (order by st.row_key) as {{ adapter.quote('__seq') }},
-  st.row_key, st.status, st.recordno, st.intacct_id, st.version, st.controlid
+  st.row_key, st.status, st.recordno, st.intacct_id, st.version, st.controlid, st.entity
 from {{ diff_name }} d
 join {{ state }} st
   on st.model_id = {{ model_literal }} and st.row_key = d.{{ adapter.quote('__key') }}
@@ -553,4 +560,47 @@ select null as released
 
 {% macro postgres__unlock_sql(lock_literal) -%}
 select pg_advisory_unlock(hashtext({{ lock_literal }})) as released
+{%- endmacro %}
+
+{#-
+  A saved plan's fingerprint of one model (`dbt-intacct plan --out`): one row with the relation's row
+  count and an order-independent checksum of its rows' (key, row hash), and the state's row count and a
+  checksum of its rows (key, hash, status, version, RECORDNO, ID, controlid, line counts, entity). Each
+  row's text is hashed with md5 and the first 64 bits are XORed, so the result does not depend on the
+  order the rows are read in, on the machine or on the warehouse's version. `sync --plan` computes it
+  again and sends nothing when it differs.
+-#}
+{% macro dbt_intacct__plan_fingerprint_sql(relation, state, model_literal, key_columns, hash_columns, fingerprint, scheme='md5') -%}
+{%- set sep = "chr(31)" -%}
+{%- set null = "chr(30)" -%}
+{%- set row_text = "coalesce(" ~ dbt_intacct__row_key(key_columns) ~ ", " ~ null ~ ") || " ~ sep ~ " || coalesce(" ~ dbt_intacct__row_hash(hash_columns, fingerprint, key_columns=key_columns, scheme=scheme) ~ ", " ~ null ~ ")" -%}
+{%- set state_parts = [] -%}
+{%- for c in ["row_key", "row_hash", "status", "cast(version as " ~ dbt_intacct__column_type('string') ~ ")", "recordno", "intacct_id", "controlid", "line_counts", "entity"] -%}
+  {%- do state_parts.append("coalesce(" ~ c ~ ", " ~ null ~ ")") -%}
+{%- endfor -%}
+select r.row_count, r.row_checksum, s.state_count, s.state_checksum
+from (
+  select count(*) as row_count, {{ dbt_intacct__xor64(dbt_intacct__md5_hex(row_text)) }} as row_checksum
+  from {{ relation }}
+) r, (
+  select count(*) as state_count,
+    {{ dbt_intacct__xor64(dbt_intacct__md5_hex(state_parts | join(" || " ~ sep ~ " || "))) }} as state_checksum
+  from {{ state }}
+  where model_id = {{ model_literal }}
+) s
+{%- endmacro %}
+
+{#- The XOR of the first 64 bits of md5 hex digests, as text (NULL over no row). -#}
+{% macro dbt_intacct__xor64(md5_sql) -%}
+  {{ return(adapter.dispatch('xor64', 'dbt_intacct')(md5_sql)) }}
+{%- endmacro %}
+
+{% macro default__xor64(md5_sql) -%}
+cast(bit_xor(cast(cast(('x' || substr({{ md5_sql }}, 1, 16)) as bit(64)) as bigint)) as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{#- DuckDB reads 16 hex digits as an unsigned number: the XOR is written signed, as Postgres writes it. -#}
+{% macro duckdb__xor64(md5_sql) -%}
+{%- set xor = "bit_xor(cast(('0x' || substr(" ~ md5_sql ~ ", 1, 16)) as ubigint))" -%}
+cast(cast({{ xor }} as hugeint) - case when {{ xor }} >= 9223372036854775808 then 18446744073709551616 else 0 end as {{ dbt.type_string() }})
 {%- endmacro %}
