@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from dbt_intacct.endpoints import DEFAULT_ENDPOINT, endpoint_problem
 from dbt_intacct.errors import ConfigError
+from dbt_intacct.limits import parse_limit
 
 if TYPE_CHECKING:
     from dbt_intacct.client import Credentials
@@ -51,6 +52,16 @@ class Connection(BaseModel):
     monthly_transaction_budget: int | None = Field(default=100_000, ge=0)
     timeout_seconds: float = Field(default=300.0, gt=0)
     max_retries: int = Field(default=6, ge=0, le=20)
+    # The guard's limits for the connection's models (a count or "20%"; a model's own win)
+    max_removals: int | str | None = None
+    max_updates: int | str | None = None
+
+    @field_validator("max_removals", "max_updates")
+    @classmethod
+    def _limit_is_valid(cls, value: int | str | None) -> int | str | None:
+        if value is not None:
+            parse_limit(value)  # its ValueError says what is expected
+        return value
 
     @field_validator("entity_id")
     @classmethod

@@ -58,6 +58,10 @@ class TerminalIntacctError(IntacctError):
     """Retrying cannot help: bad credentials, an unauthorised sender, a request Intacct cannot parse."""
 
 
+class LoginRefused(TerminalIntacctError):
+    """Intacct refused the login (wrong company, user, password, sender or entity): a configuration error."""
+
+
 class RequestTooLarge(TerminalIntacctError):
     """Intacct refused a request for its size (HTTP 413): send fewer functions per request."""
 

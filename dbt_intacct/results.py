@@ -22,14 +22,17 @@ from dbt_intacct.artifacts import write_text_atomically
 # Row outcome counters, in the order the summary shows them.
 COUNTERS = (
     "created",
+    "adopted",
     "updated",
     "cleared",
     "deleted",
+    "reversed",
     "unchanged",
     "rejected",
     "failed",
     "pending",
     "dropped",
+    "changed_not_sent",
     "resent",
 )
 # Where a model's time went, in seconds, in the order the run results list them. They are spans, not a
@@ -58,7 +61,8 @@ class RowError:
     field: str | None
     message: str
     errorno: str | None = None
-    stage: str = "rejected"  # rejected (before sending) | failed (Intacct refused) | unmatched
+    # rejected (before sending) | failed (Intacct refused) | unmatched | changed_not_sent (insert-only)
+    stage: str = "rejected"
 
 
 @dataclass
@@ -71,6 +75,8 @@ class ModelResult:
     message: str | None = None
     counts: Counter[str] = field(default_factory=Counter)
     planned: Counter[str] = field(default_factory=Counter)  # plan: functions by action
+    # plan of a model with `entity:`: functions by entity ("entity 100", "top level") and action
+    planned_by_entity: dict[str, Counter[str]] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
     samples: dict[str, list[str]] = field(default_factory=dict)  # plan: sample payloads by action
     api_transactions: int = 0  # writes plus query pages spent (or, in a plan, to be spent)
@@ -79,6 +85,11 @@ class ModelResult:
     # How the model was compared with its state: method "full join", "join" (the keys agreed with the
     # state's) or "checksum" (proved unchanged without a join); the row hash; md5 hashes carried over.
     diff: dict[str, Any] = field(default_factory=dict)
+    # What the counts add up to: the model's rows (in_model), the rows that left it and were acted on
+    # (left), and the rows with two outcomes (twice: an open intent resent, then a new change sent).
+    rows: dict[str, int] = field(default_factory=dict)
+    # Updates that left fields unchanged because their value was NULL (`nulls: keep`): rows, by field.
+    nulls_kept: Counter[str] = field(default_factory=Counter)
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
@@ -107,6 +118,19 @@ class ModelResult:
         )
 
 
+def outcome_label(status: str, problem_rows: int) -> str:
+    """How a model ended, in one word: OK, WARN (some rows not applied, the rest were), ERROR (the model
+    failed as a whole), STOP (interrupted), HELD (the guard against mass changes held it: nothing sent).
+    `status` is ModelResult.status; `problem_rows` its rejected, failed and pending rows."""
+    if status == "interrupted":
+        return "STOP"
+    if status == "held":
+        return "HELD"
+    if status == "error":
+        return "ERROR"
+    return "WARN" if problem_rows else "OK"
+
+
 @dataclass(frozen=True)
 class Budget:
     """The monthly Intacct API transaction budget of the connections a run used."""
@@ -125,6 +149,7 @@ class RunResult:
     models: list[ModelResult] = field(default_factory=list)
     message: str | None = None  # a run-wide error (terminal Intacct failure, ...)
     budget: Budget | None = None
+    budget_override: str | None = None  # --allow-over-budget let this sync go over the monthly budget
     alerts: list[str] = field(default_factory=list)  # what each alert channel did
     faults: dict[str, int] = field(default_factory=dict)  # faults met, by kind (http_503, rate_limited, ...)
     faults_survived: dict[str, int] = field(default_factory=dict)  # those the same request then got past
@@ -132,7 +157,12 @@ class RunResult:
     startup_seconds: float | None = None  # from the command's start to the warehouse open (dbt loaded)
     interrupted_by: str | None = None  # SIGINT or SIGTERM, when a signal stopped the run
     interrupt_exit_code: int = 0  # 128 + the signal's number: the exit code a shell expects
+    config_error: bool = False  # stopped by a configuration error met while running (a refused login)
     artifact_error: str | None = None  # why the run results file could not be written
+    # Models no longer in the project whose state still tracks Intacct records (state.models.TrackedModel)
+    removed_models: list[Any] = field(default_factory=list)
+    # plan --out: the plan file written (path, summary, id, functions); sync --plan: the plan applied (id)
+    saved_plan: dict[str, Any] | None = None
 
     @property
     def api_transactions(self) -> int:
@@ -140,10 +170,12 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
-        """0 when every change was applied, 1 when some rows or models failed, 130 / 143 when SIGINT /
-        SIGTERM stopped the run."""
+        """0 when every change was applied, 1 when some rows or models failed, 2 when a configuration
+        error (a refused login) stopped the run, 130 / 143 when SIGINT / SIGTERM stopped it."""
         if self.interrupted_by is not None:
             return self.interrupt_exit_code
+        if self.config_error:
+            return 2
         if self.message or self.artifact_error or any(not m.ok for m in self.models):
             return 1
         return 0
@@ -177,10 +209,19 @@ class RunResult:
             "api_transactions": self.api_transactions,
             "budget": None
             if self.budget is None
-            else {"monthly": self.budget.monthly, "spent_this_month": self.budget.spent_this_month},
+            else {
+                "monthly": self.budget.monthly,
+                "spent_this_month": self.budget.spent_this_month,
+                "override": self.budget_override,
+            },
             "alerts": self.alerts,
             "faults": {"met": self.faults, "survived": self.faults_survived, "retries": self.retries},
             "startup_seconds": None if self.startup_seconds is None else round(self.startup_seconds, 3),
+            "removed_models": [
+                {"unique_id": m.model_id, "name": m.name, "records": m.records, "pending": m.pending}
+                for m in self.removed_models
+            ],
+            "saved_plan": self.saved_plan,
             "results": [
                 {
                     "unique_id": m.unique_id,
@@ -191,10 +232,13 @@ class RunResult:
                     "message": m.message,
                     "counts": {k: m.counts[k] for k in COUNTERS},
                     "planned": dict(m.planned),
+                    "planned_by_entity": {k: dict(v) for k, v in m.planned_by_entity.items()} or None,
                     "api_transactions": m.api_transactions,
                     "elapsed_seconds": round(m.elapsed_seconds, 3),
                     "timings": m.timings_json(),
                     "diff": m.diff or None,
+                    "rows": m.rows or None,
+                    "nulls_kept": dict(m.nulls_kept) or None,
                     "errors": [e.__dict__ for e in m.errors],
                 }
                 for m in self.models

@@ -11,6 +11,7 @@ import click
 from dbt_intacct import __version__
 from dbt_intacct.cli.debug import debug
 from dbt_intacct.cli.exit_codes import EPILOG
+from dbt_intacct.cli.forget import forget
 from dbt_intacct.cli.history import report, runs, show
 from dbt_intacct.cli.params import COMMAND_SETTINGS
 from dbt_intacct.cli.sync import plan, sync
@@ -40,5 +41,5 @@ def main() -> None:
     """
 
 
-for _command in (sync, plan, runs, show, report, debug):
+for _command in (sync, plan, runs, show, report, debug, forget):
     main.add_command(_command)

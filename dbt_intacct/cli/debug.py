@@ -27,9 +27,13 @@ if TYPE_CHECKING:
 @state_schema_option
 def debug(**kwargs: Any) -> None:
     """Check intacct.yml, the Intacct login, the warehouse connection and the state tables."""
-    from dbt_intacct.observe.console import stdout_console
+    from dbt_intacct.observe.console import ConsoleProgress, stdout_console
+    from dbt_intacct.observe.logs import logging_to_console
 
-    sys.exit(run_debug(dbt_args(kwargs), kwargs["state_schema"], kwargs["target_path"], stdout_console()))
+    console = stdout_console()
+    with logging_to_console(ConsoleProgress(console).log):
+        code = run_debug(dbt_args(kwargs), kwargs["state_schema"], kwargs["target_path"], console)
+    sys.exit(code)
 
 
 def run_debug(args: DbtArgs, state_schema: str | None, target_path: str, console: Console) -> int:

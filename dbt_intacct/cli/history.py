@@ -14,15 +14,32 @@ from dbt_intacct.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, print_e
 from dbt_intacct.cli.params import COMMAND_SETTINGS, dbt_args, dbt_project_options, state_schema_option
 from dbt_intacct.errors import ConfigError, DbtIntacctError
 
+RunMatcher = Callable[[str], bool]
 
-def _with_store(kwargs: dict[str, Any], action: Callable[[Any, Any], int]) -> int:
-    """Open the warehouse and the tool's tables, then run `action(store, console)`."""
-    from dbt_intacct.config import load_config
-    from dbt_intacct.dbt.warehouse import Warehouse
-    from dbt_intacct.observe.console import stdout_console
-    from dbt_intacct.state import StateTables
+
+def _with_store(
+    kwargs: dict[str, Any], action: Callable[[Any, Any], int], progress_of: RunMatcher | None = None
+) -> int:
+    """Open the warehouse and the tool's tables, then run `action(store, console)`.
+
+    When a sync holds the warehouse (a DuckDB file admits one process), the sync's progress file is shown
+    instead if `progress_of` accepts its run id.
+    """
+    from dbt_intacct.observe.console import ConsoleProgress, stdout_console
+    from dbt_intacct.observe.logs import logging_to_console
 
     console = stdout_console()
+    with logging_to_console(ConsoleProgress(console).log):
+        return _open_store(kwargs, console, action, progress_of)
+
+
+def _open_store(
+    kwargs: dict[str, Any], console: Any, action: Callable[[Any, Any], int], progress_of: RunMatcher | None
+) -> int:
+    from dbt_intacct.config import load_config
+    from dbt_intacct.dbt.warehouse import Warehouse, WarehouseBusy
+    from dbt_intacct.state import StateTables
+
     args = dbt_args(kwargs)
     try:
         try:
@@ -37,6 +54,8 @@ def _with_store(kwargs: dict[str, Any], action: Callable[[Any, Any], int]) -> in
                 )
                 return EXIT_FAILED
             return action(store, console)
+    except WarehouseBusy as exc:
+        return _busy(kwargs, console, exc, progress_of)
     except ConfigError as exc:
         print_error(console, exc)
         return EXIT_USAGE
@@ -45,10 +64,40 @@ def _with_store(kwargs: dict[str, Any], action: Callable[[Any, Any], int]) -> in
         return EXIT_FAILED
 
 
+def _busy(kwargs: dict[str, Any], console: Any, busy: Exception, progress_of: RunMatcher | None) -> int:
+    """The warehouse is held by another process: the running sync's progress, if it is the one asked for."""
+    from dbt_intacct.observe.console import print_progress
+    from dbt_intacct.observe.progress_file import read_progress
+
+    progress = read_progress(Path(kwargs["project_dir"]).resolve() / kwargs["target_path"])
+    if progress is None or progress_of is None or not progress_of(progress.run_id):
+        print_error(console, busy)
+        if progress is not None and progress.running:
+            console.print(
+                f"Sync {progress.run_id} is running: `dbt-intacct show latest` shows its progress.",
+                markup=False,
+                highlight=False,
+            )
+        return EXIT_USAGE
+    print_progress(
+        console,
+        progress,
+        "The warehouse is in use by another process (a DuckDB file admits one at a time), so the run "
+        "history cannot be read now",
+    )
+    return EXIT_OK
+
+
 @click.command(short_help="The history of syncs, newest first.", context_settings=COMMAND_SETTINGS)
 @dbt_project_options
 @state_schema_option
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many runs.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="How many of the latest syncs to list.",
+)
 def runs(**kwargs: Any) -> None:
     """The history of syncs, newest first (from the warehouse)."""
     from dbt_intacct.observe.console import runs_table
@@ -63,7 +112,7 @@ def runs(**kwargs: Any) -> None:
         console.print("See one run with `dbt-intacct show RUN_ID` (or `show latest`).", highlight=False)
         return EXIT_OK
 
-    sys.exit(_with_store(kwargs, action))
+    sys.exit(_with_store(kwargs, action, progress_of=lambda run_id: True))
 
 
 @click.command(
@@ -75,7 +124,7 @@ def runs(**kwargs: Any) -> None:
 @click.option("--model", "-m", default=None, help="Only this model (name or unique_id).")
 @click.option(
     "--status",
-    type=click.Choice(["ok", "failed", "rejected", "pending", "cleared", "deleted", "dropped"]),
+    type=click.Choice(["ok", "failed", "rejected", "pending", "cleared", "deleted", "dropped", "reversed"]),
     default=None,
     help="Only rows with this outcome.",
 )
@@ -87,7 +136,7 @@ def show(**kwargs: Any) -> None:
     """One run's debugger: its models, every row outcome and every API call.
 
     RUN_ID may be a unique prefix of the id, or `latest`. While a sync is running, `show` displays what it
-    has recorded so far.
+    has recorded so far; when the sync holds the warehouse (a DuckDB file), its progress file instead.
     """
     from dbt_intacct.observe.console import print_run_detail
     from dbt_intacct.observe.history import find_run, load_detail
@@ -95,23 +144,54 @@ def show(**kwargs: Any) -> None:
     def action(store: Any, console: Any) -> int:
         run = find_run(store, kwargs["run_id"])
         if run is None:
-            console.print(
-                f"No single run matches {kwargs['run_id']!r}; see `dbt-intacct runs`.", markup=False
-            )
-            return EXIT_FAILED
+            return _no_single_run(store, console, kwargs["run_id"])
         detail = load_detail(
             store, run, model=kwargs["model"], status=kwargs["status"], row_key=kwargs["row_key"]
         )
         print_run_detail(console, detail, show_xml=kwargs["show_xml"])
         return EXIT_OK
 
-    sys.exit(_with_store(kwargs, action))
+    wanted = kwargs["run_id"]
+
+    def progress_of(run_id: str) -> bool:
+        return wanted == "latest" or run_id.startswith(wanted)
+
+    sys.exit(_with_store(kwargs, action, progress_of))
+
+
+def _no_single_run(store: Any, console: Any, wanted: str) -> int:
+    """RUN_ID matches no run, or several: say which (the newest first), exit 2."""
+    from dbt_intacct.observe.history import run_candidates
+
+    shown = 20
+    candidates = run_candidates(store, wanted, limit=shown + 1)
+    if not candidates:
+        console.print(f"No run id starts with {wanted!r}; `dbt-intacct runs` lists them.", markup=False)
+        return EXIT_USAGE
+    more = "more than " if len(candidates) > shown else ""
+    console.print(
+        f"{wanted!r} matches {more}{min(len(candidates), shown)} runs; give more of the id:", markup=False
+    )
+    for run in candidates[:shown]:
+        console.print(
+            f"  {run.run_id}  {run.command:<4}  {run.status:<11}  {run.started_at:%Y-%m-%d %H:%M:%S}",
+            markup=False,
+            highlight=False,
+        )
+    return EXIT_USAGE
 
 
 @click.command(short_help="Write an HTML report of recent runs.", context_settings=COMMAND_SETTINGS)
 @dbt_project_options
 @state_schema_option
-@click.option("--runs", "run_count", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--runs",
+    "run_count",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="How many of the latest syncs the page shows.",
+)
 @click.option(
     "--output",
     "-o",
@@ -128,7 +208,9 @@ def report(**kwargs: Any) -> None:
 
     def action(store: Any, console: Any) -> int:
         found = list_runs(store, kwargs["run_count"], command="sync")
-        details = [load_detail(store, run, row_limit=1_000, call_limit=100) for run in found]
+        details = [
+            load_detail(store, run, row_limit=1_000, call_limit=200, skip_created=True) for run in found
+        ]
         html = render_report(details, generated_at=datetime.now(UTC))
         path = kwargs["output"] or Path(kwargs["project_dir"]) / kwargs["target_path"] / "intacct_report.html"
         write_text_atomically(path, html)

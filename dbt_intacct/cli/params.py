@@ -115,7 +115,8 @@ def dbt_project_options(func: F) -> F:
             variable="DBT_TARGET_PATH",
             default="target",
             show_default=True,
-            help="dbt's target directory, relative to the project (manifest.json is read from it).",
+            help="dbt's target directory, relative to the project: manifest.json is read from it, the "
+            "tool's results, progress and report are written to it.",
         ),
     ]
     for option in reversed(options):
@@ -149,6 +150,27 @@ def state_schema_option(func: F) -> F:
         default=None,
         help="Schema of the tool's own tables (default: intacct.yml's state_schema, "
         "else <target schema>_intacct).",
+    )(func)
+
+
+def parse_option(func: F) -> F:
+    """--parse/--no-parse: whether an out-of-date manifest is parsed again first."""
+    return click.option(
+        "--parse/--no-parse",
+        default=True,
+        show_default=True,
+        help="Run dbt's parse first when target/manifest.json is missing, older than a project file or "
+        "made for another target; --no-parse uses it as it is (CI right after `dbt build`).",
+    )(func)
+
+
+def company_check_option(func: F) -> F:
+    """--no-company-check: skip reading the company's object definitions before sending."""
+    return click.option(
+        "--no-company-check",
+        is_flag=True,
+        help="Do not check the mapped fields and custom fields against the company's object definitions "
+        "(read from Intacct once a day) first.",
     )(func)
 
 

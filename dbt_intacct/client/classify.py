@@ -31,6 +31,7 @@ from dbt_intacct.client.transport import Delivery, TransportError
 from dbt_intacct.errors import (
     AmbiguousOutcomeError,
     IntacctError,
+    LoginRefused,
     RequestTooLarge,
     TerminalIntacctError,
     TransientIntacctError,
@@ -38,6 +39,8 @@ from dbt_intacct.errors import (
 from dbt_intacct.secrets import SecretScrubber
 from dbt_intacct.xml.response import ErrorDetail, Response, parse_response
 
+# Control-level errors that refuse the sender's credentials (a configuration error, like a refused login).
+SENDER_REFUSED = frozenset({"XL03000006", "XMLGW_JPP0002"})
 # Hints for the control-level errors a user can fix; the errorno stays in the message.
 CONTROL_HINTS = {
     "XL03000006": "check sender_id and sender_password, and that the sender is authorised for this company "
@@ -80,6 +83,8 @@ class Failure:
             return TransientIntacctError(self.message, self.errorno, self.retry_after)
         if self.verdict is Verdict.TOO_LARGE:
             return RequestTooLarge(self.message, self.errorno)
+        if self.kind == "control_failure" and self.errorno in SENDER_REFUSED:
+            return LoginRefused(self.message, self.errorno)  # the sender's credentials: configuration
         return TerminalIntacctError(self.message, self.errorno)
 
 

@@ -15,6 +15,7 @@ request resent at once), and hands every exchange, redacted, to ``on_call``.
 
 from __future__ import annotations
 
+import copy
 import random
 import threading
 import time
@@ -29,13 +30,7 @@ from typing import Any, TypeVar
 from lxml import etree
 
 from dbt_intacct.client.calls import ApiCall, CallOutcome, ClientCounters, ClientStats, RetryNotice, loggable
-from dbt_intacct.client.classify import (
-    Failure,
-    Verdict,
-    classify_reply,
-    classify_transport_failure,
-    refusal,
-)
+from dbt_intacct.client.classify import Failure, Verdict, classify_reply, classify_transport_failure, refusal
 from dbt_intacct.client.credentials import Credentials
 from dbt_intacct.client.pipeline import BatchOutcome, RequestSlots, run_pipeline
 from dbt_intacct.client.reads import PagedReads
@@ -43,12 +38,7 @@ from dbt_intacct.client.retry import RetryPolicy
 from dbt_intacct.client.session import SessionKeeper
 from dbt_intacct.client.transport import HttpReply, HttpTransport, TransportError
 from dbt_intacct.endpoints import endpoint_problem
-from dbt_intacct.errors import (
-    AmbiguousOutcomeError,
-    ConfigError,
-    IntacctError,
-    TransientIntacctError,
-)
+from dbt_intacct.errors import AmbiguousOutcomeError, ConfigError, IntacctError, TransientIntacctError
 from dbt_intacct.secrets import SecretScrubber
 from dbt_intacct.xml import functions as xml_functions
 from dbt_intacct.xml.request import Function, LoginAuth, SessionAuth, build_request
@@ -112,6 +102,39 @@ class IntacctClient:
         self._on_call_lock = threading.Lock()
         self._on_retry_lock = threading.Lock()
         self._rng_lock = threading.Lock()
+        # Clients of the same company logged in to other entities, by entity ID ("" = top level):
+        # shared by every client of the family, each with its own session.
+        self._entities: dict[str, IntacctClient] = {}
+        self._entities_lock = threading.Lock()
+        self._family: list[SessionKeeper] = [self._sessions]
+
+    def for_entity(self, entity_id: str | None) -> IntacctClient:
+        """This company's client whose session is logged in to ``entity_id`` (its login's
+        ``<locationid>``; ``""`` is the top level); ``None`` is this client, as configured.
+
+        The clients share the HTTP connections, the request slots, the counters and ``on_call``; each
+        keeps its own session, opened on its first request and reused after that.
+        """
+        if entity_id is None or entity_id == (self._credentials.entity_id or ""):
+            return self
+        with self._entities_lock:
+            client = self._entities.get(entity_id)
+            if client is None:
+                client = copy.copy(self)
+                client._credentials = replace(self._credentials, entity_id=entity_id or None)
+                client._sessions = SessionKeeper(
+                    client._credentials, self._scrubber, client._send_login, entity=entity_id
+                )
+                client._reads = PagedReads(
+                    client._send_reads,
+                    self._scrubber,
+                    self._counters.page,
+                    self._notify_retry,
+                    self._retry.max_attempts,
+                )
+                self._family.append(client._sessions)
+                self._entities[entity_id] = client
+            return client
 
     # --- public API ----------------------------------------------------------------------------
 
@@ -122,6 +145,11 @@ class IntacctClient:
         credentials are refused.
         """
         self._sessions.open()
+
+    def ensure_session(self) -> None:
+        """Have a session ready (log in unless one is open): a write's intent is recorded only once the
+        login it needs has succeeded, so a refused login or an unreachable endpoint leaves nothing open."""
+        self._sessions.ensure()
 
     def execute(
         self, functions: Sequence[Function], *, uniqueid: bool, transaction: bool = False
@@ -170,6 +198,7 @@ class IntacctClient:
         concurrency: int = 1,
         transaction: bool = False,
         ahead: int = 0,
+        entity_of: Callable[[Sequence[Function]], str | None] | None = None,
     ) -> Iterator[tuple[Sequence[Function], BatchOutcome]]:
         """Send batches with up to ``concurrency`` requests in flight; yield each outcome as it lands.
 
@@ -185,6 +214,9 @@ class IntacctClient:
         requests in flight have been yielded. Closing the iterator early waits for the requests in
         flight. While it runs, the client's other requests (a lookup made by the caller between
         batches) take one of the ``concurrency`` slots, ahead of the queued batches.
+
+        ``entity_of(batch)`` routes each batch to the entity whose session sends it (`for_entity`);
+        a batch must hold one entity's functions only.
         """
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -192,8 +224,9 @@ class IntacctClient:
             raise ValueError(f"ahead must not be negative, got {ahead}")
 
         def send(batch: Sequence[Function]) -> BatchOutcome:
+            client = self if entity_of is None else self.for_entity(entity_of(batch))
             try:
-                return self.execute_answers(batch, uniqueid=uniqueid, transaction=transaction)
+                return client.execute_answers(batch, uniqueid=uniqueid, transaction=transaction)
             except IntacctError as error:
                 return error
 
@@ -258,7 +291,7 @@ class IntacctClient:
     @property
     def stats(self) -> ClientStats:
         """A snapshot of the counters for the run summary."""
-        return self._counters.snapshot(self._sessions.logins)
+        return self._counters.snapshot(sum(keeper.logins for keeper in self._family))
 
     def close(self) -> None:
         """Close the HTTP connections. The Intacct session is left to expire on its own."""

@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from dbt_intacct.client.classify import refusal
+from dbt_intacct.client.classify import first_errorno, refusal
 from dbt_intacct.client.credentials import Credentials
-from dbt_intacct.errors import TerminalIntacctError
+from dbt_intacct.errors import LoginRefused, TerminalIntacctError
 from dbt_intacct.secrets import SecretScrubber
 from dbt_intacct.xml import functions as xml_functions
 from dbt_intacct.xml.request import Function, LoginAuth
@@ -88,8 +88,18 @@ class SessionKeeper:
     Every session id is added to ``scrubber`` as soon as it is known.
     """
 
-    def __init__(self, credentials: Credentials, scrubber: SecretScrubber, send_login: SendLogin) -> None:
+    def __init__(
+        self,
+        credentials: Credentials,
+        scrubber: SecretScrubber,
+        send_login: SendLogin,
+        *,
+        entity: str | None = None,
+    ) -> None:
         self._credentials = credentials
+        # The entity the session must be logged in to ("" the top level), checked against the login's
+        # answer: `entity`, else the credentials' entity_id; neither: whatever Intacct gives.
+        self._entity = entity if entity is not None else credentials.entity_id or None
         self._scrubber = scrubber
         self._send_login = send_login
         self._session: Session | None = None
@@ -107,6 +117,10 @@ class SessionKeeper:
         """Log in now and use the new session from now on."""
         with self._lock:
             self._login()
+
+    def ensure(self) -> None:
+        """Log in now unless a session is open and not due for renewal."""
+        self.current()
 
     def current(self) -> Session:
         """The session to send with: logs in first when there is none or it is due for renewal."""
@@ -144,12 +158,15 @@ class SessionKeeper:
         function = Function(f"getAPISession-{uuid.uuid4().hex}", xml_functions.get_api_session())
         response, sent_at = self._send_login(auth, function)
         if response.auth_failed:
-            raise refusal(
-                f"Intacct refused the login of user {credentials.user_id!r} at company "
-                f"{credentials.company_id!r}: {response.message or 'authentication failed'} "
-                "(check company_id, user_id, user_password and entity_id)",
-                response.auth_errors,
-                self._scrubber,
+            where = f" in entity {credentials.entity_id!r}" if credentials.entity_id else ""
+            raise LoginRefused(
+                self._scrubber.scrub(
+                    f"Intacct refused the login of user {credentials.user_id!r} at company "
+                    f"{credentials.company_id!r}{where}: {response.message or 'authentication failed'} "
+                    "(check sender_id, sender_password, company_id, user_id, user_password and entity_id, "
+                    "or the model's `entity:` column)"
+                ),
+                first_errorno(response.auth_errors),
             )
         result = response.results[0] if response.results else None
         if result is None:
@@ -158,6 +175,7 @@ class SessionKeeper:
             raise refusal(f"getAPISession failed: {result.message}", result.errors, self._scrubber)
         records = result.records()
         api = records[0] if records else {}
+        self._check_entity(api.get("locationid"))
         session_id = str(api.get("sessionid") or "")
         if not session_id:
             raise TerminalIntacctError("getAPISession succeeded but returned no session id")
@@ -171,3 +189,18 @@ class SessionKeeper:
             generation=self._generation,
         )
         self._logins += 1
+
+    def _check_entity(self, answered: object) -> None:
+        """A session opened in another entity than the one asked for would write records there (a
+        record belongs to the entity whose session creates it): refuse it."""
+        if self._entity is None or answered is None or str(answered) == self._entity:
+            return
+
+        def where(entity: str) -> str:
+            return f"entity {entity!r}" if entity else "the top level"
+
+        raise TerminalIntacctError(
+            f"Intacct opened the session of user {self._credentials.user_id!r} in {where(str(answered))}, "
+            f"not in {where(self._entity)} as asked; nothing is sent through it, since records written "
+            "through it would belong to the wrong entity (check the user's entity restrictions)"
+        )

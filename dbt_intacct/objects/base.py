@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from typing import Any, Literal
 
 from lxml import etree
@@ -202,6 +203,10 @@ class IntacctObject:
                     problems.append(problem)
         return problems
 
+    def update_takes_custom_fields(self) -> bool:
+        """Whether the update function carries custom fields (so that one can be sent empty)."""
+        return self._update_function().shape.has_custom
+
     def clearable_fields(self, field_paths: Iterable[str]) -> list[str]:
         """The paths `build_clear` would empty: fields the update can send, clearable, not identifying."""
         function = self._update_function()
@@ -288,6 +293,13 @@ class IntacctObject:
             "its RECORDNO" if form.uses == "recordno" else f"its {self.id_field}" for form in self.deletes
         )
         raise RowRejected(None, f"cannot delete the {self.intacct_object}: {needs} is not known")
+
+    # Whether a posted record is reversed by a new one (`delete: reverse`, `on_change: reverse`).
+    reversible = False
+
+    def build_reversal(self, posted: str, *, on: date, recordno: str | None) -> Element:
+        """The create of the record that reverses a posted one (its create body as recorded), dated `on`."""
+        raise ConfigError(f"{self.name} records cannot be reversed")
 
     def ref_from_result(self, data: Element | None, key: str | None) -> RecordRef:
         """The created record's RECORDNO/ID from a successful result (generic <data>, or legacy <key>).
@@ -376,10 +388,9 @@ class IntacctObject:
     ) -> Element:
         shape = function.shape
         flat = shape.flatten(values)
-        if function.creating:
-            for target, source in function.defaults:
-                if flat.get(target) is None and flat.get(source) is not None:
-                    flat[target] = flat[source]
+        for target, source in function.defaults:
+            if flat.get(target) is None and flat.get(source) is not None:
+                flat[target] = flat[source]
         if custom_fields:
             if not shape.has_custom:
                 if any(value is not None for value in custom_fields.values()):

@@ -92,6 +92,8 @@ def generic_functions(
         shape=Shape((RecordKey(id_leaf), *nodes[1:]), style=Style.GENERIC, label=object_element),
         object_element=object_element,
         creating=False,
+        # What a create derives (PRINTAS from NAME), an update derives too, so that they stay in step.
+        defaults=defaults,
     )
     return create, update
 

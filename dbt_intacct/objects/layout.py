@@ -810,7 +810,8 @@ class FunctionLayout:
     creating: bool = True
     # Attributes of a legacy update's function element: (name, required), e.g. ("key", True).
     attributes: tuple[tuple[str, bool], ...] = ()
-    # (target, source): on create, a missing target takes the source's value (PRINTAS from NAME).
+    # (target, source): a missing target takes the source's value (PRINTAS from NAME), on create and
+    # on update alike.
     defaults: tuple[tuple[str, str], ...] = ()
 
     @property

@@ -13,9 +13,23 @@ from rich.table import Table
 from rich.text import Text
 
 from dbt_intacct.observe.history import RunDetail, RunRecord
-from dbt_intacct.results import PHASES, ModelResult, RunResult
+from dbt_intacct.observe.progress_file import SyncProgress
+from dbt_intacct.results import PHASES, ModelResult, RunResult, outcome_label
 
 MAX_ERRORS_SHOWN = 10
+# The row counters the summary table and `show` print, in order (the rest are in the run results).
+SHOWN_COUNTERS = (
+    "created",
+    "updated",
+    "cleared",
+    "deleted",
+    "reversed",
+    "unchanged",
+    "rejected",
+    "failed",
+    "pending",
+)
+LABEL_COLOURS = {"OK": "green", "WARN": "yellow", "ERROR": "red", "STOP": "red", "HELD": "red"}
 
 
 def _stamp() -> str:
@@ -36,18 +50,31 @@ class ConsoleProgress:
         self._ok = 0
         self._failed = 0
         self._planned = 0
+        self._model: str | None = None  # the model whose rows are being counted
         self._last_plain = 0.0
 
     def notice(self, message: str) -> None:
         self.console.print(f"{_stamp()}  {message}", highlight=False, markup=False)
 
+    def log(self, level: str, logger: str, message: str) -> None:
+        """A warning logged by Python code (observe.logs), as dbt shows one: `WARNING: message`."""
+        self.notice(f"{level}: {message}")
+
     def run_started(self, models: int) -> None:
         self.total_models = models
 
+    def _follow(self, model: ModelResult) -> None:
+        """Start counting for `model` if its rows were not being counted yet (a model resends the
+        functions an earlier run left open before it starts)."""
+        if model.unique_id != self._model:
+            self._model = model.unique_id
+            self._sent = self._ok = self._failed = self._planned = 0
+
     def model_started(self, model: ModelResult, planned_rows: int) -> None:
         self._index += 1
-        self._sent = self._ok = self._failed = 0
-        self._planned = planned_rows
+        self._follow(model)
+        # The open intents already resent count among the rows to send.
+        self._planned = self._sent + planned_rows
         of = f"{self._index} of {self.total_models} " if self.total_models else ""
         self.console.print(
             f"{_stamp()}  {of}START {model.name} ({model.object}, {model.mode}): "
@@ -56,13 +83,17 @@ class ConsoleProgress:
         )
 
     def rows_sent(self, model: ModelResult, count: int) -> None:
+        self._follow(model)
         self._sent += count
 
     def rows_done(self, model: ModelResult, ok: int, failed: int) -> None:
+        self._follow(model)
         self._ok += ok
         self._failed += failed
+        # Upserts matched again after a duplicate are sent twice: the figure never falls below the sent.
+        of = max(self._planned, self._sent)
         line = (
-            f"{_stamp()}    {model.name}: sent {self._sent} of {self._planned}, "
+            f"{_stamp()}    {model.name}: sent {self._sent} of {of}, "
             f"acknowledged {self._ok}, failed {self._failed}"
         )
         if self.console.is_terminal:
@@ -79,6 +110,9 @@ class ConsoleProgress:
         line = Text(f"{_stamp()}  {status:<5} {result.name}: {counts} [{result.elapsed_seconds:.1f}s]")
         line.stylize(colour, 10, 10 + len(status))
         self.console.print(line, highlight=False)
+        for entity, actions in sorted(result.planned_by_entity.items()):
+            per_action = ", ".join(f"{n} to {action}" for action, n in sorted(actions.items()) if n)
+            self.console.print(f"          {entity}: {per_action}", highlight=False)
         if result.message:
             self.console.print(f"          {result.message}", style="red", highlight=False)
 
@@ -89,7 +123,7 @@ def summary_table(run: RunResult, plan: bool) -> Table:
     table.add_column("object")
     table.add_column("mode")
     if plan:
-        columns = ("create", "update", "clear", "delete")
+        columns = ("create", "update", "clear", "delete", "reverse")
         for name in columns:
             table.add_column(name, justify="right")
         table.add_column("unchanged", justify="right")
@@ -106,14 +140,13 @@ def summary_table(run: RunResult, plan: bool) -> Table:
                 str(m.api_transactions),
             )
         return table
-    counters = ("created", "updated", "cleared", "deleted", "unchanged", "rejected", "failed", "pending")
-    for name in counters:
+    for name in SHOWN_COUNTERS:
         table.add_column(name, justify="right")
     table.add_column("status")
     for m in run.models:
         cells = [
             str(m.counts[c]) if c not in {"rejected", "failed", "pending"} else _red(m.counts[c])
-            for c in counters
+            for c in SHOWN_COUNTERS
         ]
         label, colour = model_label(m)
         table.add_row(m.name, m.object, m.mode, *cells, f"[{colour}]{label}[/{colour}]")
@@ -121,15 +154,13 @@ def summary_table(run: RunResult, plan: bool) -> Table:
 
 
 def model_label(model: ModelResult) -> tuple[str, str]:
-    """How a model ended, as the progress line and the summary table both say it, and its colour:
-    OK, WARN (some rows not applied, the rest were), ERROR (the model failed), STOP (interrupted)."""
-    if model.ok:
-        return "OK", "green"
-    if model.status == "interrupted":
-        return "STOP", "red"
-    if model.status == "error":
-        return "ERROR", "red"
-    return "WARN", "yellow"
+    """How a model ended, as the progress line, the summary table and `show` all say it, and its colour:
+    OK, WARN (some rows not applied, the rest were), ERROR (the model failed), STOP (interrupted), HELD
+    (the guard against mass changes held it: nothing sent)."""
+    label = outcome_label(
+        model.status, model.counts["rejected"] + model.counts["failed"] + model.counts["pending"]
+    )
+    return label, LABEL_COLOURS[label]
 
 
 def _red(n: int) -> str:
@@ -145,11 +176,28 @@ def print_errors(console: Console, run: RunResult) -> None:
         for e in shown:
             where = f"key {e.row_key!r}" if e.row_key is not None else "rows"
             field = f", field {e.field}" if e.field else ""
-            code = f" [{e.errorno}]" if e.errorno else ""
+            code = f" [{e.errorno}]" if e.errorno and e.errorno not in e.message else ""
             console.print(f"  - {where}{field}: {e.message}{code}", highlight=False, markup=False)
-        more = (model.counts["rejected"] + model.counts["failed"]) - len(shown)
+        listed = ("rejected", "failed", "changed_not_sent")
+        more = sum(model.counts[k] for k in listed) - len(shown)
         if more > 0:
             console.print(f"  ... and {more} more (see target/intacct_run_results.json)", highlight=False)
+
+
+def print_nulls(console: Console, run: RunResult, plan: bool) -> None:
+    """Say which fields updates leave unchanged in Intacct because the model's value is NULL."""
+    for model in run.models:
+        if not model.nulls_kept:
+            continue
+        fields = ", ".join(f"{name} ({n})" for name, n in sorted(model.nulls_kept.items()))
+        verb = "would leave" if plan else "left"
+        console.print(
+            f"{model.name}: updates {verb} fields unchanged in Intacct because the model's value is NULL, "
+            f"rows by field: {fields}. `nulls: clear` sends them empty.",
+            style="yellow",
+            highlight=False,
+            markup=False,
+        )
 
 
 def print_samples(console: Console, run: RunResult, per_action: int) -> None:
@@ -191,6 +239,10 @@ class JsonProgress:
     def notice(self, message: str) -> None:
         self.emit("notice", message=message)
 
+    def log(self, level: str, logger: str, message: str) -> None:
+        """A warning logged by Python code (observe.logs): one `log` event."""
+        self.emit("log", level=level.lower(), logger=logger, message=message)
+
     def run_started(self, models: int) -> None:
         self.emit("run_started", models=models)
 
@@ -207,14 +259,17 @@ class JsonProgress:
         self.emit(
             "model_finished",
             model=result.name,
-            status="success" if result.ok else "error",
+            status="success" if result.ok else "held" if result.status == "held" else "error",
+            outcome=model_label(result)[0],
             counts={k: v for k, v in result.counts.items() if v},
             planned=dict(result.planned),
+            planned_by_entity={k: dict(v) for k, v in result.planned_by_entity.items()} or None,
             api_transactions=result.api_transactions,
             message=result.message,
             elapsed_seconds=round(result.elapsed_seconds, 3),
             timings=result.timings_json(),
             diff=result.diff or None,
+            nulls_kept=dict(result.nulls_kept) or None,
         )
 
 
@@ -232,13 +287,19 @@ def print_budget(console: Console, run: RunResult, plan: bool) -> None:
         f"Intacct API transactions: {what} {spend}; this month {after} of {budget.monthly}{share}{over}.",
         highlight=False,
     )
+    if run.budget_override:
+        note = f"Sent over the monthly budget ({run.budget_override})."
+        console.print(note, style="yellow", highlight=False, markup=False)
 
 
 def runs_table(runs: list[RunRecord]) -> Table:
     table = Table(title="dbt-intacct runs", title_justify="left")
-    for name in ("run", "command", "target", "status", "started", "duration"):
+    # The whole run id, on one line, so that it can be copied into `show`; other columns give way.
+    widest = max((len(run.run_id) for run in runs), default=3)
+    table.add_column("run", no_wrap=True, min_width=widest)
+    for name in ("command", "target", "status", "started", "duration"):
         table.add_column(name)
-    for name in ("created", "updated", "cleared", "deleted", "rejected", "failed", "API txns"):
+    for name in ("created", "updated", "cleared", "deleted", "reversed", "rejected", "failed", "API txns"):
         table.add_column(name, justify="right")
     for run in runs:
         duration = (
@@ -254,7 +315,7 @@ def runs_table(runs: list[RunRecord]) -> Table:
             duration,
             *(
                 str(sum(getattr(m, k) for m in run.models))
-                for k in ("created", "updated", "cleared", "deleted")
+                for k in ("created", "updated", "cleared", "deleted", "reversed")
             ),
             _red(run.problem_rows - sum(m.failed for m in run.models)),
             _red(sum(m.failed for m in run.models)),
@@ -267,7 +328,9 @@ def print_run_detail(console: Console, detail: RunDetail, *, show_xml: bool) -> 
     run = detail.run
     console.print(
         f"Run {run.run_id} · {run.command} · target {run.target} · {run.status} · started "
-        f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+        f"{run.started_at:%Y-%m-%d %H:%M:%S}"
+        + (" · guard lifted (--allow-large-changes)" if run.large_changes_allowed else "")
+        + (f" · applied plan {run.plan_id}" if run.plan_id else ""),
         highlight=False,
     )
     if run.message:
@@ -275,16 +338,17 @@ def print_run_detail(console: Console, detail: RunDetail, *, show_xml: bool) -> 
     models = Table(title="models", title_justify="left")
     for name in ("model", "object", "mode", "status"):
         models.add_column(name)
-    counters = ("created", "updated", "cleared", "deleted", "unchanged", "rejected", "failed", "pending")
-    for name in (*counters, "API txns"):
+    for name in (*SHOWN_COUNTERS, "API txns"):
         models.add_column(name, justify="right")
     for m in run.models:
+        # The run history keeps `error` for a model with rows not applied: shown as its run showed it.
+        label = outcome_label(m.status if m.message or m.status != "error" else "success", m.problem_rows)
         models.add_row(
             m.name,
             m.object,
             m.mode,
-            m.status,
-            *(str(getattr(m, c)) for c in counters),
+            f"[{LABEL_COLOURS[label]}]{label}[/{LABEL_COLOURS[label]}]",
+            *(str(getattr(m, c)) for c in SHOWN_COUNTERS),
             str(m.api_transactions),
         )
     console.print(models)
@@ -332,8 +396,72 @@ def print_run_detail(console: Console, detail: RunDetail, *, show_xml: bool) -> 
         )
     console.print(calls)
     if show_xml:
+        # Indented, one element a line, never wrapped by the console (a long value runs on).
         for c in detail.calls:
             console.print(f"\n[bold]call {c.sequence} request[/bold] ({c.url})", highlight=False)
-            console.print(c.request_xml, markup=False, highlight=False)
+            console.print(indented_xml(c.request_xml), markup=False, highlight=False, soft_wrap=True)
             console.print(f"[bold]call {c.sequence} response[/bold]", highlight=False)
-            console.print(c.response_xml or "(none)", markup=False, highlight=False)
+            console.print(
+                indented_xml(c.response_xml) if c.response_xml else "(none)",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+
+
+def indented_xml(text: str) -> str:
+    """A recorded request or response, indented two spaces a level; as it was when it cannot be parsed
+    (a truncated or non-XML answer is shown as received)."""
+    from lxml import etree
+
+    from dbt_intacct.xml.safe import parse_untrusted_xml
+
+    try:
+        root = parse_untrusted_xml(text.encode("utf-8"))
+    except (ValueError, etree.LxmlError):
+        return text
+    etree.indent(root, space="  ")
+    return str(etree.tostring(root, encoding="unicode"))
+
+
+def print_progress(console: Console, progress: SyncProgress, reason: str) -> None:
+    """A sync's progress file, shown when the warehouse cannot be read (`reason`), saying so."""
+    data = progress.data
+    age = progress.age_seconds()
+    written = f"written {age:.0f} s ago" if age is not None else "written"
+    alive = "still running" if progress.running else "no longer running"
+    console.print(f"{reason}.", markup=False, highlight=False)
+    console.print(
+        f"Showing {progress.path} instead ({written}; the sync that wrote it is {alive}):",
+        markup=False,
+        highlight=False,
+    )
+    console.print(
+        f"Run {progress.run_id} · {data.get('command', 'sync')} · target {data.get('target', '')} · "
+        f"{data.get('phase', '')} · {data.get('status', '')} · started {data.get('started_at', '')}",
+        markup=False,
+        highlight=False,
+    )
+    if data.get("message"):
+        console.print(f"  {data['message']}", style="red", markup=False, highlight=False)
+    models = data.get("models") or []
+    table = Table(
+        title=f"models ({len(models)} of {data.get('models_total') or len(models)} started)",
+        title_justify="left",
+    )
+    for name in ("model", "object", "mode", "status"):
+        table.add_column(name)
+    for name in ("rows", "sent", "acknowledged", "failed"):
+        table.add_column(name, justify="right")
+    table.add_column("outcomes")
+    for m in models:
+        counts = ", ".join(f"{n} {k}" for k, n in sorted((m.get("counts") or {}).items()))
+        table.add_row(
+            str(m.get("name")),
+            str(m.get("object")),
+            str(m.get("mode")),
+            str(m.get("status")),
+            *(str(m.get(k, 0)) for k in ("rows", "sent", "acknowledged", "failed")),
+            counts,
+        )
+    console.print(table)

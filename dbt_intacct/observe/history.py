@@ -30,6 +30,7 @@ class ModelRecord:
     updated: int = 0
     cleared: int = 0
     deleted: int = 0
+    reversed: int = 0  # posted entries reversed
     unchanged: int = 0
     rejected: int = 0  # refused before sending (bad input)
     failed: int = 0  # refused by Intacct
@@ -38,6 +39,11 @@ class ModelRecord:
     elapsed_seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase; empty for older runs
 
+    @property
+    def problem_rows(self) -> int:
+        """Rows not applied: rejected, failed, pending."""
+        return self.rejected + self.failed + self.pending
+
 
 @dataclass(frozen=True)
 class RowOutcomeRecord:
@@ -45,8 +51,8 @@ class RowOutcomeRecord:
 
     model_id: str
     row_key: str | None
-    action: str  # create | update | clear | delete | none
-    status: str  # ok | failed | rejected | deleted | cleared | dropped | pending
+    action: str  # create | update | clear | delete | reverse | none
+    status: str  # ok | failed | rejected | deleted | cleared | dropped | pending | reversed
     recordno: str | None
     intacct_id: str | None
     errorno: str | None
@@ -71,6 +77,7 @@ class ApiCallRecord:
     error: str | None
     request_xml: str  # redacted
     response_xml: str | None  # redacted
+    model_id: str | None = None  # the model the call was made for (None: the login, older runs)
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,8 @@ class RunRecord:
     finished_at: datetime | None
     message: str | None
     models: tuple[ModelRecord, ...] = ()
+    large_changes_allowed: bool = False  # --allow-large-changes lifted the guard
+    plan_id: str | None = None  # the saved plan the run applied (`sync --plan`)
 
     @property
     def api_transactions(self) -> int:
@@ -112,8 +121,7 @@ def list_runs(tables: StateTables, limit: int = 20, command: str | None = None) 
     w = tables.warehouse
     where = f"where command = {w.literal(command)}" if command else ""
     rows = w.read_page(
-        f"select run_id, command, target, status, started_at, finished_at, message from {tables.runs} "
-        f"{where} order by started_at desc limit {int(limit)}",
+        f"select * from {tables.runs} {where} order by started_at desc limit {int(limit)}",
         limit,
     )
     if not rows:
@@ -129,7 +137,7 @@ def find_run(tables: StateTables, run_id: str) -> RunRecord | None:
         runs = list_runs(tables, 1)
         return runs[0] if runs else None
     rows = w.read_page(
-        f"select run_id, command, target, status, started_at, finished_at, message from {tables.runs} "
+        f"select * from {tables.runs} "
         f"where run_id like {w.literal(run_id.replace('%', '').replace('_', '') + '%')} "
         "order by started_at desc",
         2,
@@ -138,6 +146,18 @@ def find_run(tables: StateTables, run_id: str) -> RunRecord | None:
         return None
     row = rows[0]
     return _run_record(row, _model_records(tables, [str(row["run_id"])]).get(str(row["run_id"]), ()))
+
+
+def run_candidates(tables: StateTables, prefix: str, limit: int = 20) -> list[RunRecord]:
+    """The runs whose id starts with `prefix`, newest first (at most `limit`; without their models)."""
+    w = tables.warehouse
+    rows = w.read_page(
+        f"select run_id, command, target, status, started_at, finished_at, message from {tables.runs} "
+        f"where run_id like {w.literal(prefix.replace('%', '').replace('_', '') + '%')} "
+        "order by started_at desc",
+        limit,
+    )
+    return [_run_record(row, ()) for row in rows]
 
 
 def load_detail(
@@ -149,8 +169,12 @@ def load_detail(
     row_key: str | None = None,
     row_limit: int = 10_000,
     call_limit: int = 1_000,
+    skip_created: bool = False,
 ) -> RunDetail:
-    """A run with its row outcomes and API calls, filtered by model (name or unique_id), status, row key."""
+    """A run with its row outcomes and API calls, filtered by model (name or unique_id), status, row key.
+
+    `skip_created` leaves out rows created as planned (the bulk of most runs), so that a capped read
+    still holds every problem and every change to an existing record."""
     w = tables.warehouse
     model_ids = [m.unique_id for m in run.models if model in (None, m.name, m.unique_id)]
     if model is not None and not model_ids:
@@ -162,6 +186,8 @@ def load_detail(
         filters.append(f"status = {w.literal(status)}")
     if row_key is not None:
         filters.append(f"row_key = {w.literal(row_key)}")
+    if skip_created:
+        filters.append("not (coalesce(action, '') = 'create' and status = 'ok')")
     rows = w.read_page(
         "select model_id, row_key, action, status, recordno, intacct_id, errorno, message, controlid, "
         f"recorded_at from {tables.ledger} where {' and '.join(filters)} "
@@ -210,6 +236,7 @@ def load_detail(
                 error=_opt(c["error"]),
                 request_xml=str(c["request_xml"]),
                 response_xml=_opt(c["response_xml"]),
+                model_id=_opt(c.get("model_id")),
             )
             for c in calls
             if row_key is None or row_key in str(c["request_xml"])
@@ -249,6 +276,7 @@ def _model_records(tables: StateTables, run_ids: Sequence[str]) -> dict[str, tup
                 updated=int(r["updated"]),
                 cleared=int(r["cleared"]),
                 deleted=int(r["deleted"]),
+                reversed=int(r.get("reversed") or 0),
                 unchanged=int(r["unchanged"]),
                 rejected=int(r["rejected"]),
                 failed=int(r["failed"]),
@@ -280,6 +308,8 @@ def _run_record(row: dict[str, Any], models: tuple[ModelRecord, ...]) -> RunReco
         finished_at=row["finished_at"],
         message=_opt(row.get("message")),
         models=models,
+        large_changes_allowed=bool(row.get("large_changes_allowed")),
+        plan_id=_opt(row.get("plan_id")),
     )
 
 

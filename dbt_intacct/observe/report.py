@@ -22,18 +22,27 @@ import jinja2
 from lxml import etree
 
 from dbt_intacct import __version__
-from dbt_intacct.observe.history import ApiCallRecord, ModelRecord, RowOutcomeRecord, RunDetail
+from dbt_intacct.observe.history import ModelRecord, RowOutcomeRecord, RunDetail
+from dbt_intacct.observe.report_calls import CallGroup, group_calls, groups_to_show
 from dbt_intacct.secrets import redact
 from dbt_intacct.xml.safe import parse_untrusted_xml
 
 MAX_PROBLEM_ROWS_PER_RUN = 100
-MAX_CALLS_PER_RUN = 20
+MAX_CHANGED_ROWS_PER_RUN = 100
+MAX_CALLS_PER_RUN = 20  # lines of calls: alike consecutive calls are one line
 MAX_XML_CHARS = 4_000
 
 PROBLEM_STATUSES = frozenset({"rejected", "failed"})
-RUN_COUNTS = ("created", "updated", "cleared", "deleted", "unchanged", "rejected", "failed")
-MODEL_COUNTS = (*RUN_COUNTS, "pending")
+# Rows that changed a record Intacct already held: listed, as problems are.
+CHANGED_ACTIONS = frozenset({"update", "clear", "delete", "reverse"})
+CHANGED_STATUSES = frozenset({"ok", "cleared", "deleted", "reversed"})
+MODEL_COUNTS = (
+    *("created", "updated", "cleared", "deleted", "reversed", "unchanged"),
+    *("rejected", "failed", "pending"),
+)
+RUN_COUNTS = MODEL_COUNTS
 
+_DASH = "\u2013"  # an en dash, between the first and last of a range
 _ASSETS = Path(__file__).with_name("report_assets")
 _BADGES = frozenset(
     {"success", "ok", "error", "failed", "rejected", "pending", "running", "transient", "ambiguous"}
@@ -63,20 +72,26 @@ class _RowView:
     errorno: str
     message: str
     recorded: str
+    recordno: str
+    intacct_id: str
 
 
 @dataclass(frozen=True)
 class _CallView:
+    """One call, or consecutive alike calls (`count` > 1: the XML is the first one's)."""
+
     anchor: str
-    sequence: int
+    sequence: str  # "7", or "8" + an en dash + "31" for a group
+    count: int
     started: str
-    duration: str
+    duration: str  # of the call, or of the group's calls together
     http_status: str
     outcome: str
     outcome_class: str
     fault: str
-    function_count: int
-    attempt: int
+    model: str
+    functions: str
+    attempt: str
     url: str
     error: str | None
     request_xml: str
@@ -92,6 +107,7 @@ class _RunView:
     command: str
     target: str
     started: str
+    started_minute: str  # the overview's narrower column: to the minute
     duration: str
     message: str | None
     show_command: str
@@ -101,6 +117,8 @@ class _RunView:
     problem_count: int
     problem_rows: tuple[_RowView, ...]
     problem_rows_more: int
+    changed_rows: tuple[_RowView, ...]
+    changed_rows_more: int
     calls: tuple[_CallView, ...]
     calls_more: int
     has_problems: bool
@@ -133,7 +151,7 @@ def render_report(
         problem_runs=sum(1 for view in views if view.problem_count),
         count_labels=[label.capitalize() for label in RUN_COUNTS],
         model_count_labels=[label.capitalize() for label in MODEL_COUNTS],
-        alert_labels=("Rejected", "Failed"),
+        alert_labels=("Rejected", "Failed", "Pending"),
         csp=_content_security_policy(css, script),
         css=css,
         js=script,
@@ -146,7 +164,10 @@ def _run_view(detail: RunDetail, index: int) -> _RunView:
     names = {model.unique_id: model.name for model in run.models}
     problems = [row for row in detail.rows if row.status in PROBLEM_STATUSES]
     shown_rows = problems[:MAX_PROBLEM_ROWS_PER_RUN]
-    shown_calls = _calls_to_show(detail.calls)
+    changed = [row for row in detail.rows if row.action in CHANGED_ACTIONS and row.status in CHANGED_STATUSES]
+    changed_count = max(sum(m.updated + m.cleared + m.deleted + m.reversed for m in run.models), len(changed))
+    groups = group_calls(detail.calls, names)
+    shown_groups = groups_to_show(groups, MAX_CALLS_PER_RUN)
     totals = tuple(sum(_count(model, name) for model in run.models) for name in RUN_COUNTS)
     problem_count = max(run.problem_rows, len(problems))
     search = " ".join(
@@ -161,6 +182,7 @@ def _run_view(detail: RunDetail, index: int) -> _RunView:
         command=run.command,
         target=run.target,
         started=_when(run.started_at),
+        started_minute=_when(run.started_at, seconds=False),
         duration=_duration((run.finished_at - run.started_at).total_seconds())
         if run.finished_at is not None
         else "running",
@@ -172,8 +194,10 @@ def _run_view(detail: RunDetail, index: int) -> _RunView:
         problem_count=problem_count,
         problem_rows=tuple(_row_view(row, names) for row in shown_rows),
         problem_rows_more=len(problems) - len(shown_rows),
-        calls=tuple(_call_view(call, f"{anchor}-call-{call.sequence}") for call in shown_calls),
-        calls_more=len(detail.calls) - len(shown_calls),
+        changed_rows=tuple(_row_view(row, names) for row in changed[:MAX_CHANGED_ROWS_PER_RUN]),
+        changed_rows_more=changed_count - min(len(changed), MAX_CHANGED_ROWS_PER_RUN),
+        calls=tuple(_call_view(group, f"{anchor}-call-{group.first.sequence}") for group in shown_groups),
+        calls_more=len(detail.calls) - sum(len(group.calls) for group in shown_groups),
         has_problems=run.status == "error" or problem_count > 0,
         search=search.lower(),
     )
@@ -202,29 +226,28 @@ def _row_view(row: RowOutcomeRecord, model_names: Mapping[str, str]) -> _RowView
         errorno=row.errorno or "",
         message=row.message or "",
         recorded=_when(row.recorded_at),
+        recordno=row.recordno or "",
+        intacct_id=row.intacct_id or "",
     )
 
 
-def _calls_to_show(calls: Sequence[ApiCallRecord]) -> list[ApiCallRecord]:
-    """The calls worth reading first when there are too many: every failed one, then the earliest."""
-    if len(calls) <= MAX_CALLS_PER_RUN:
-        return sorted(calls, key=lambda call: call.sequence)
-    by_interest = sorted(calls, key=lambda call: (call.outcome == "ok", call.sequence))
-    return sorted(by_interest[:MAX_CALLS_PER_RUN], key=lambda call: call.sequence)
-
-
-def _call_view(call: ApiCallRecord, anchor: str) -> _CallView:
+def _call_view(group: CallGroup, anchor: str) -> _CallView:
+    call, calls = group.first, group.calls
+    last = calls[-1]
+    attempts = sorted({c.attempt for c in calls})
     return _CallView(
         anchor=anchor,
-        sequence=call.sequence,
+        sequence=str(call.sequence) if len(calls) == 1 else f"{call.sequence}{_DASH}{last.sequence}",
+        count=len(calls),
         started=_when(call.started_at),
-        duration=_duration(call.duration_ms / 1000),
+        duration=_duration(sum(c.duration_ms for c in calls) / 1000),
         http_status=str(call.http_status) if call.http_status is not None else "none",
         outcome=call.outcome,
         outcome_class=_badge(call.outcome),
         fault=call.fault or "",
-        function_count=call.function_count,
-        attempt=call.attempt,
+        model=group.model,
+        functions=group.functions or f"{call.function_count} function(s)",
+        attempt=f"{attempts[0]}{_DASH}{attempts[-1]}" if len(attempts) > 1 else str(attempts[0]),
         url=call.url,
         error=call.error,
         request_xml=_readable_xml(call.request_xml),
@@ -259,6 +282,7 @@ def _count(model: ModelRecord, name: str) -> int:
         "updated": model.updated,
         "cleared": model.cleared,
         "deleted": model.deleted,
+        "reversed": model.reversed,
         "unchanged": model.unchanged,
         "rejected": model.rejected,
         "failed": model.failed,
@@ -271,8 +295,8 @@ def _badge(status: str) -> str:
     return status if status in _BADGES else "other"
 
 
-def _when(moment: datetime) -> str:
-    text = moment.strftime("%Y-%m-%d %H:%M:%S")
+def _when(moment: datetime, seconds: bool = True) -> str:
+    text = moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
     offset = moment.utcoffset()
     if offset is None:
         return text

@@ -13,16 +13,18 @@ from jinja2 import Template
 
 from dbt_intacct.errors import RowRejected
 from dbt_intacct.objects import RecordRef
-from dbt_intacct.sync.spec import (
+from dbt_intacct.sync.entities import can_reference, entity_label
+from dbt_intacct.sync.sources import (
     ArraySource,
     ColumnSource,
     ConstantSource,
     ReferenceSource,
     Source,
-    SyncSpec,
     TemplateSource,
 )
-from dbt_intacct.sync.templates import TEMPLATE_ENV, TemplateLimitExceeded, render_template
+from dbt_intacct.sync.spec import SyncSpec
+from dbt_intacct.sync.template_budget import TemplateLimitExceeded
+from dbt_intacct.sync.templates import TEMPLATE_ENV, render_template
 
 # What other models' rows became in Intacct, by (model unique_id, row key): for `record_of`.
 References = Mapping[tuple[str, str], "ReferencedRecord"]
@@ -32,6 +34,7 @@ References = Mapping[tuple[str, str], "ReferencedRecord"]
 class ReferencedRecord:
     ref: RecordRef
     status: str
+    entity: str | None = None  # the entity its record belongs to ("" top level; None: no `entity:`)
 
 
 @dataclass(frozen=True)
@@ -48,15 +51,22 @@ UNRESOLVED_IN_PLAN = "0"
 
 
 def map_row(
-    spec: SyncSpec, row: Mapping[str, Any], references: References | None = None, *, plan: bool = False
+    spec: SyncSpec,
+    row: Mapping[str, Any],
+    references: References | None = None,
+    *,
+    plan: bool = False,
+    entity: str | None = None,
 ) -> MappedRow:
-    """Evaluate the spec's mapping over a row; a row-level problem raises RowRejected naming the field."""
+    """Evaluate the spec's mapping over a row; a row-level problem raises RowRejected naming the field.
+    `entity` is the entity the row is written in: a `record_of` may not name another entity's record."""
     refs: References = references or {}
     if plan:
         refs = _PlanReferences(refs)
-    values = {key: _evaluate(key, source, row, None, refs) for key, source in spec.mapping.items()}
+    scope = _Scope(refs, entity)
+    values = {key: _evaluate(key, source, row, None, scope) for key, source in spec.mapping.items()}
     custom = {
-        key: _evaluate(f"custom_fields.{key}", source, row, None, refs)
+        key: _evaluate(f"custom_fields.{key}", source, row, None, scope)
         for key, source in spec.custom_fields.items()
     }
     return MappedRow(values=values, custom_fields=custom)
@@ -88,12 +98,20 @@ def reference_keys(spec: SyncSpec, row: Mapping[str, Any]) -> set[tuple[str, str
     return wanted
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """What `record_of` mappings resolve against: the references read, and the row's entity."""
+
+    refs: References
+    entity: str | None
+
+
 def _evaluate(
     key: str,
     source: Source,
     row: Mapping[str, Any],
     line: Mapping[str, Any] | None,
-    refs: References,
+    scope: _Scope,
 ) -> Any:
     if isinstance(source, ColumnSource):
         if line is not None:
@@ -105,15 +123,25 @@ def _evaluate(
         return _render(key, source.template, row, line)
     if isinstance(source, ReferenceSource):
         value = _line_value(key, line, source.column) if line is not None else row[source.column]
-        return _resolve(key, source, value, refs)
-    return _lines(key, source, row, refs)
+        return _resolve(key, source, value, scope)
+    return _lines(key, source, row, scope)
 
 
-def _resolve(key: str, source: ReferenceSource, value: Any, refs: References) -> str | None:
+def _resolve(key: str, source: ReferenceSource, value: Any, scope: _Scope) -> str | None:
     if value is None:
         return None
+    refs = scope.refs
     found = refs.get((source.model_id, _key_text(value)))
     wanted = "RECORDNO" if source.field == "recordno" else "ID"
+    if found is not None and not can_reference(scope.entity, found.entity):
+        raise RowRejected(
+            key,
+            f"the row {_key_text(value)!r} of model '{source.model_name}' is written in "
+            f"{entity_label(found.entity)}, and its record is private to that entity; this row is written "
+            f"in {entity_label(scope.entity)}, and Intacct refuses a reference to another entity's private "
+            f"record. Write this row in {entity_label(found.entity)}, or write the referenced row at the top "
+            "level (a NULL entity), where every entity sees it",
+        )
     if isinstance(refs, _PlanReferences):
         known = (
             None if found is None else (found.ref.recordno if source.field == "recordno" else found.ref.id)
@@ -151,7 +179,7 @@ def _find(line: Mapping[str, Any], name: str) -> Any:
 
 
 def _lines(
-    key: str, source: ArraySource, row: Mapping[str, Any], refs: References
+    key: str, source: ArraySource, row: Mapping[str, Any], scope: _Scope
 ) -> list[dict[str, Any]] | None:
     raw = row[source.column]
     if raw is None:
@@ -166,7 +194,7 @@ def _lines(
             )
         lines.append(
             {
-                sub_key: _evaluate(f"{key}[{index}].{sub_key}", sub_source, row, item, refs)
+                sub_key: _evaluate(f"{key}[{index}].{sub_key}", sub_source, row, item, scope)
                 for sub_key, sub_source in source.mapping.items()
             }
         )

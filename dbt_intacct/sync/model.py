@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,13 +24,18 @@ from dbt_intacct.client import IntacctClient
 from dbt_intacct.dbt.warehouse import Warehouse
 from dbt_intacct.errors import IntacctError, Interrupted, WarehouseError
 from dbt_intacct.results import MAX_ROW_ERRORS, ModelResult, Progress, RowError
+from dbt_intacct.state.canonical import HashedColumn, hashed_columns
 from dbt_intacct.state.diff import ChangeTable, Diff, Differ
 from dbt_intacct.state.ledger import Ledger, RowOutcome
+from dbt_intacct.state.models import tracked_records
 from dbt_intacct.state.tables import FAILED, OK, REJECTED
 from dbt_intacct.sync import recovery
+from dbt_intacct.sync.entities import entity_label
+from dbt_intacct.sync.guard import HELD, Changes, GuardLimits, held_reason
 from dbt_intacct.sync.lookups import RecordLookups
-from dbt_intacct.sync.planned import PlannedFunction
-from dbt_intacct.sync.planning import PagePlan, Planner, Row
+from dbt_intacct.sync.plan_file import PlanCapture
+from dbt_intacct.sync.planned import CREATE, PagePlan, PlannedFunction
+from dbt_intacct.sync.planning import Planner, Row
 from dbt_intacct.sync.sending import PAGE_SIZE, Sender
 from dbt_intacct.sync.spec import SyncSpec, check_columns
 from dbt_intacct.xml.request import Function
@@ -44,7 +50,7 @@ class PreparedModel:
     spec: SyncSpec
     relation: Any
     data_columns: tuple[str, ...]
-    hash_columns: tuple[str, ...]
+    hash_columns: tuple[HashedColumn, ...]
 
 
 def prepare(warehouse: Warehouse, specs: Sequence[SyncSpec]) -> tuple[list[PreparedModel], list[str]]:
@@ -64,8 +70,15 @@ def prepare(warehouse: Warehouse, specs: Sequence[SyncSpec]) -> tuple[list[Prepa
             continue
         referenced = fixed.referenced_columns()
         used = sorted(referenced) if referenced is not None else sorted(columns)
+        # The reversal date is read with the row but is no part of its hash: it changes no entry.
+        read = sorted({*used, fixed.reverse_date}) if fixed.reverse_date else used
         prepared.append(
-            PreparedModel(spec=fixed, relation=relation, data_columns=tuple(used), hash_columns=tuple(used))
+            PreparedModel(
+                spec=fixed,
+                relation=relation,
+                data_columns=tuple(read),
+                hash_columns=hashed_columns(warehouse, relation, used),
+            )
         )
     return prepared, problems
 
@@ -90,8 +103,13 @@ class ModelSync:
         full_refresh: bool,
         progress: Progress,
         after_batch: Callable[[], None] | None = None,
+        guard: GuardLimits | None = None,
+        capture: PlanCapture | None = None,
+        replay: Sequence[PlannedFunction] | None = None,
+        replay_reposts: Mapping[str, PlannedFunction] | None = None,
     ) -> None:
         self.prepared = prepared
+        self.guard = guard  # the limits the model runs under; None: the guard is lifted
         self.spec = spec = prepared.spec
         self.differ = differ
         self.ledger = ledger
@@ -102,8 +120,20 @@ class ModelSync:
         self.result = ModelResult(
             unique_id=spec.model_id, name=spec.name, object=spec.object.name, mode=spec.mode
         )
+        # `plan --out` (capture): planned as a sync plans (records matched in Intacct), nothing sent.
+        # `sync --plan` (replay): the saved plan's functions are sent, and nothing else.
+        self.capture = capture
+        self.replay = replay
+        self.replay_reposts = replay_reposts or {}
         self.lookups = RecordLookups(spec.object, client, self.result)
-        self.planner = Planner(spec, self.result, self.lookups, ledger.referenced_records, dry_run=dry_run)
+        self.planner = Planner(
+            spec,
+            self.result,
+            self.lookups,
+            ledger.referenced_records,
+            dry_run=dry_run and capture is None,
+            posted=lambda keys: ledger.posted_payloads(spec.model_id, keys),
+        )
         self.sender: Sender | None = None
         if client is not None and not dry_run:
             self.sender = Sender(
@@ -149,20 +179,34 @@ class ModelSync:
 
     def _run(self) -> None:
         spec, differ = self.spec, self.differ
+        resent: set[str] = set()
+        if self.replay is not None:
+            assert self.sender is not None
+            self._send_replay(self.replay, self.sender)
+            return
         with self.result.phase("resolve"):
             if self.sender is None:
-                recovery.price_pending(self.ledger, spec.model_id, self.result)
+                recovery.price_pending(
+                    self.ledger, spec.model_id, self.result, by_entity=spec.entity is not None
+                )
             else:
-                recovery.resend_pending(self.ledger, spec.model_id, spec.object, self.sender)
+                resent = recovery.resend_pending(self.ledger, spec.model_id, spec.object, self.sender)
+        self.planner.resent = resent
         # Rows that reached Intacct get the delete behaviour (even if their last update failed); rows
         # that never did are simply dropped from the state.
-        removal_statuses = [OK, FAILED, REJECTED] if spec.delete in {"clear", "delete"} else []
-        send_changes = spec.mode != "insert"
+        removal_statuses = [OK, FAILED, REJECTED] if spec.delete in {"clear", "delete", "reverse"} else []
+        # Changed rows are found for insert-only models too: reversed (on_change: reverse), or counted
+        # as changed and not sent.
+        send_changes = True
         with self.result.phase("diff"):
             changes, removals, total = self._diff(removal_statuses, send_changes)
-        self.result.counts["unchanged"] = max(total - changes.size - self.result.counts["rejected"], 0)
-        self.progress.model_started(self.result, changes.size + removals.size)
+        self._account(total, changes, removals, resent)
+        held = self._held(changes, removals, total)
+        self.progress.model_started(self.result, 0 if held else changes.size + removals.size)
         try:
+            if held is not None:
+                self.result.status, self.result.message = HELD, held
+                return
             pages = itertools.chain(
                 (
                     (self.planner.plan_changes, page)
@@ -180,6 +224,48 @@ class ModelSync:
         finally:
             differ.drop(changes)
             differ.drop(removals)
+
+    def _account(self, total: int, changes: ChangeTable, removals: ChangeTable, resent: set[str]) -> None:
+        """Count the unchanged rows, and record what the counts add up to: every row of the model and
+        every row that left it has one outcome, but a row whose open intent was resent and that then
+        changed again or left has two (`twice`)."""
+        in_model = changes_resent = removed_resent = 0
+        if resent:
+            in_model = self.differ.count_keys(self.prepared.relation, sorted(resent), self.spec.primary_key)
+            changes_resent = self.differ.count_keys(changes, sorted(resent))
+            removed_resent = self.differ.count_keys(removals, sorted(resent))
+        # Resent rows are counted by their settlement, not again as unchanged.
+        unchanged = total - changes.size - self.result.counts["rejected"] - (in_model - changes_resent)
+        self.result.counts["unchanged"] = max(unchanged, 0)
+        self.result.rows = {
+            "in_model": total,
+            "left": removals.size + len(resent) - in_model - removed_resent,
+            "twice": removed_resent,  # rows resent whose change is sent again are added as they are planned
+        }
+
+    def _twice(self, rows: int) -> None:
+        """Rows with a second outcome in this run: a reversed entry's new posting."""
+        if rows:
+            self.result.rows["twice"] = self.result.rows.get("twice", 0) + rows
+
+    def _held(self, changes: ChangeTable, removals: ChangeTable, total: int) -> str | None:
+        """Why the guard holds the model (nothing of it is sent), or None."""
+        if self.guard is None:
+            return None
+        tracked = tracked_records(self.differ.tables, self.spec.model_id)
+        if not tracked:
+            return None
+        removing = 0
+        if removals.size and self.spec.delete in {"clear", "delete", "reverse"}:
+            w = self.differ.tables.warehouse
+            rows = w.fetch_small(
+                f"select count(*) from {removals.name} where recordno is not null or intacct_id is not null"
+            )
+            removing = int(rows[0][0] or 0) if rows else 0
+        sends_changes = self.spec.mode != "insert" or self.spec.on_change == "reverse"
+        updates = changes.counts.get("changed", 0) if sends_changes else 0
+        changed = Changes(tracked=tracked, rows=total, removals=removing, updates=updates)
+        return held_reason(self.guard, changed)
 
     def _timed_pages(self, pages: Iterator[list[Row]]) -> Iterator[list[Row]]:
         """The pages of a change table, the time spent reading each added to `read`."""
@@ -204,7 +290,7 @@ class ModelSync:
             send_changes=send_changes,
             removal_statuses=removal_statuses,
             # --full-refresh sends every row again, except to insert-only models (that would duplicate).
-            send_all=self.full_refresh and send_changes,
+            send_all=self.full_refresh and spec.mode != "insert",
             carry_over=not self.dry_run,
         )
         self.result.diff = {
@@ -280,18 +366,90 @@ class ModelSync:
         for plan_page, page in pages:
             with result.phase("build"):
                 planned = plan_page(page)
+            if self.capture is not None:
+                self._capture(plan_page, page, planned.functions)
             for p in planned.functions:
                 result.planned[p.action] += 1
+                if p.reposts:  # the changed row's new entry, sent once its reversal is applied
+                    result.planned["create"] += 1
+                    result.api_transactions += 1
+                    if self.capture is None:  # a captured plan's reposts are counted by plan_reposts
+                        self._twice(1)
+                if self.spec.entity is not None:
+                    result.planned_by_entity.setdefault(entity_label(p.entity), Counter())[p.action] += 1
                 result.api_transactions += 1
                 samples = result.samples.setdefault(p.action, [])
                 if len(samples) < SAMPLES_PER_ACTION:
                     samples.append(etree.tostring(p.function.body, encoding="unicode", pretty_print=True))
 
+    def _capture(self, plan_page: PagePlanner, page: list[Row], functions: list[PlannedFunction]) -> None:
+        """plan --out: keep the page's functions and its rows' keys (and hashes) for the plan file."""
+        assert self.capture is not None
+        self.capture.functions.extend(functions)
+        reversals = [p for p in functions if p.reposts]
+        if reversals:  # a changed entry's new posting, planned now as a sync plans it once reversed
+            self.capture.reposts.update(
+                (p.row_key, p) for p in self.planner.plan_reposts(reversals).functions
+            )
+        if plan_page == self.planner.plan_changes:
+            self.capture.changes.update((str(r["__key"]), r["__hash"]) for r in page)
+        else:
+            self.capture.removals.extend(str(r["row_key"]) for r in page)
+
+    def _send_replay(self, functions: Sequence[PlannedFunction], sender: Sender) -> None:
+        """sync --plan: send the saved plan's functions, intents first, page by page; a function whose
+        answer would need another one (an upsert's create refused as a duplicate, an update of a record
+        deleted since) fails its row instead: nothing the plan does not have is sent."""
+        self.progress.model_started(self.result, len(functions))
+        by_controlid: dict[str, PlannedFunction] = {}
+
+        def batches() -> Iterator[list[Function]]:
+            for start in range(0, len(functions), PAGE_SIZE):
+                page = list(functions[start : start + PAGE_SIZE])
+                sender.record_intents(page)
+                by_controlid.update((p.controlid, p) for p in page)
+                yield from sender.batches(page)
+
+        follow_ups = sender.deliver(batches(), by_controlid)
+        reposts = [
+            self.replay_reposts[p.row_key]
+            for p in follow_ups
+            if p.reposts and p.row_key in self.replay_reposts
+        ]
+        sender.send(reposts)
+        outcomes = []
+        for p in follow_ups:
+            if p.reposts:
+                continue
+            message = (
+                "Intacct's record changed since the plan was made ("
+                + ("a record with this ID exists now" if p.action == CREATE else "the record was deleted")
+                + "); the plan's function was not applied and nothing else was sent. A new plan sends what "
+                "the row needs now"
+            )
+            self.result.counts["failed"] += 1
+            self.result.add_error(RowError(row_key=p.row_key, field=None, message=message, stage="failed"))
+            outcomes.append(
+                p.outcome(FAILED, recordno=None, intacct_id=None, line_counts=None, message=message)
+            )
+        sender.record(outcomes)
+
     def _send(self, pages: Iterable[tuple[PagePlanner, list[Row]]], sender: Sender) -> None:
         """A sync: every page planned as the sender asks for batches, then the follow-ups sent."""
         by_controlid: dict[str, PlannedFunction] = {}
         follow_ups = sender.deliver(self._batches_of_pages(pages, sender, by_controlid), by_controlid)
-        if follow_ups:
+        reposts = [p for p in follow_ups if p.reposts]
+        if reposts:
+            plan = self.planner.plan_reposts(reposts)  # counts each row's second outcome
+            sender.record(plan.outcomes)
+            sender.send(plan.functions)
+        follow_ups = [p for p in follow_ups if not p.reposts]
+        # A row matched again may be refused again (its record deleted, then its create a duplicate of a
+        # record its entity cannot see): matched once more, it fails with the reason. Three rounds settle
+        # every such chain; a row still unsettled after them keeps its open intent for the next run.
+        for _ in range(3):
+            if not follow_ups:
+                break
             rows = self.differ.rows_for_keys(
                 self.prepared.relation,
                 self.spec.primary_key,
@@ -300,7 +458,7 @@ class ModelSync:
             )
             plan = self.planner.plan_follow_ups(follow_ups, rows)
             sender.record(plan.outcomes)
-            sender.send(plan.functions)
+            follow_ups = [p for p in sender.send(plan.functions) if not p.reposts]
 
     def _batches_of_pages(
         self,

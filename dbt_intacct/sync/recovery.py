@@ -7,6 +7,7 @@ already executed, never twice (`settlement` reads a create back to learn its REC
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +17,8 @@ from dbt_intacct.objects import IntacctObject, RecordRef
 from dbt_intacct.results import ModelResult
 from dbt_intacct.state.ledger import Ledger, RowOutcome
 from dbt_intacct.state.tables import FAILED
-from dbt_intacct.sync.planned import PlannedFunction, action_of, line_counts_of
+from dbt_intacct.sync.entities import entity_label
+from dbt_intacct.sync.planned import REVERSE, PlannedFunction, action_of, line_counts_of
 from dbt_intacct.sync.sending import PAGE_SIZE, Sender
 from dbt_intacct.xml.request import Function
 
@@ -24,21 +26,29 @@ from dbt_intacct.xml.request import Function
 _PAYLOAD_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
-def price_pending(ledger: Ledger, model_id: str, result: ModelResult) -> None:
-    """What a plan counts for the open intents the sync would resend first (one transaction each)."""
-    rows = ledger.pending_rows(model_id, PAGE_SIZE)
-    if rows:
-        result.planned["resend"] += len(rows)
-        result.api_transactions += len(rows)
+def price_pending(ledger: Ledger, model_id: str, result: ModelResult, *, by_entity: bool = False) -> None:
+    """What a plan counts for the open intents the sync would resend first (one transaction each);
+    with `by_entity` (or intents sent in entities), also per entity, each resent in its own."""
+    pending = ledger.pending_by_entity(model_id)
+    total = sum(pending.values())
+    if not total:
+        return
+    result.planned["resend"] += total
+    result.api_transactions += total
+    if by_entity or any(entity is not None for entity in pending):
+        for entity, count in pending.items():
+            result.planned_by_entity.setdefault(entity_label(entity), Counter())["resend"] += count
 
 
-def resend_pending(ledger: Ledger, model_id: str, obj: IntacctObject, sender: Sender) -> None:
-    """Resend every open intent of a model, a page at a time, and settle their answers."""
+def resend_pending(ledger: Ledger, model_id: str, obj: IntacctObject, sender: Sender) -> set[str]:
+    """Resend every open intent of a model, a page at a time, and settle their answers; the keys of the
+    rows resent (each counted once, by its settlement)."""
     seen: set[str] = set()
+    resent_keys: set[str] = set()
     while True:
         rows = [r for r in ledger.pending_rows(model_id, PAGE_SIZE) if r["row_key"] not in seen]
         if not rows:
-            return
+            return resent_keys
         seen.update(str(r["row_key"]) for r in rows)
         payloads = ledger.pending_payloads(model_id, [str(r["controlid"]) for r in rows])
         planned: list[PlannedFunction] = []
@@ -59,6 +69,7 @@ def resend_pending(ledger: Ledger, model_id: str, obj: IntacctObject, sender: Se
             planned.append(resent(row, payload, obj))
         sender.record(lost)
         sender.result.counts["resent"] += len(planned)
+        resent_keys.update(p.row_key for p in planned)
         sender.send(planned, intents_recorded=True)
 
 
@@ -69,7 +80,8 @@ def resent(row: Mapping[str, Any], payload: str, obj: IntacctObject) -> PlannedF
     return PlannedFunction(
         row_key=str(row["row_key"]),
         row_hash=row["row_hash"],
-        action=action_of(body),
+        # A reversal is a create by its element; the state's action says which it was.
+        action=REVERSE if row.get("action") == REVERSE else action_of(body),
         ref=RecordRef(recordno=recordno, id=intacct_id) if (recordno or intacct_id) else None,
         version=int(row["version"]),
         function=Function(controlid=str(row["controlid"]), body=body),
@@ -77,4 +89,7 @@ def resent(row: Mapping[str, Any], payload: str, obj: IntacctObject) -> PlannedF
         previous_line_counts=row["line_counts"],
         # What a successful (re)send leaves in Intacct: the lines of the payload.
         line_counts=line_counts_of(obj, body) or row["line_counts"],
+        # Resent in the entity it was first sent in: a create that did not land is made there, and
+        # one that did is read back there.
+        entity=row.get("entity"),
     )

@@ -68,9 +68,16 @@ class Sender:
         self.concurrency = concurrency
         self.progress = progress
         self._after_batch = after_batch
+        # The entity each batched function is sent in, by controlid (functions with an entity only: a
+        # model with `entity:`, or an intent sent in an entity before the model lost its `entity:`).
+        self._entities: dict[str, str] = {}
 
     def record_intents(self, planned: Sequence[PlannedFunction]) -> None:
         """Write the functions' intents and commit: nothing leaves before its intent is in the state."""
+        # Logged in first: a login that fails leaves no intent open (nothing left the machine).
+        client = self._client()
+        for entity in sorted({p.entity for p in planned}, key=lambda e: (e is not None, e or "")):
+            client.for_entity(entity).ensure_session()
         with self.result.phase("intents"):
             self.ledger.record_intents(self.run_id, self.spec.model_id, [p.intent() for p in planned])
 
@@ -79,11 +86,21 @@ class Sender:
         self.ledger.record_outcomes(self.run_id, self.spec.model_id, outcomes)
 
     def batches(self, planned: Sequence[PlannedFunction]) -> list[list[Function]]:
-        """The functions in request-sized batches."""
-        functions = [p.function for p in planned]
+        """The functions in request-sized batches; a batch holds one entity's functions only (each entity
+        has its own session)."""
+        by_entity: dict[str | None, list[Function]] = {}
+        for p in planned:
+            by_entity.setdefault(p.entity, []).append(p.function)
+            if p.entity is not None:
+                self._entities[p.controlid] = p.entity
         return [
-            functions[start : start + self.batch_size] for start in range(0, len(functions), self.batch_size)
+            functions[start : start + self.batch_size]
+            for functions in by_entity.values()
+            for start in range(0, len(functions), self.batch_size)
         ]
+
+    def _entity_of(self, batch: Sequence[Function]) -> str | None:
+        return self._entities.get(batch[0].controlid)
 
     def send(
         self, planned: Sequence[PlannedFunction], *, intents_recorded: bool = False
@@ -133,7 +150,11 @@ class Sender:
         ahead = max(2 * self.concurrency, -(-PAGE_SIZE // self.batch_size))
         try:
             for batch, answer in self._client().execute_batches(
-                batches, uniqueid=True, concurrency=self.concurrency, ahead=ahead
+                batches,
+                uniqueid=True,
+                concurrency=self.concurrency,
+                ahead=ahead,
+                entity_of=self._entity_of,
             ):
                 if isinstance(answer, RequestTooLarge):
                     if len(batch) > 1:
@@ -196,15 +217,17 @@ class Sender:
                 unwritten.failed += 1
 
     def _read_back(self, settlements: Sequence[Settlement]) -> list[Settlement]:
-        """Finish the settlements that need the record read back: one query per natural-ID field."""
-        wanted: dict[str, dict[str, list[int]]] = {}  # field -> value -> indexes
+        """Finish the settlements that need the record read back: one query per natural-ID field and
+        entity, in the entity the function was sent in."""
+        wanted: dict[tuple[str, str | None], dict[str, list[int]]] = {}  # field, entity -> value -> indexes
         for index, settlement in enumerate(settlements):
             if settlement.read_back is not None:
                 query_field, value = settlement.read_back
-                wanted.setdefault(query_field, {}).setdefault(value, []).append(index)
+                where = (query_field, settlement.function.entity)
+                wanted.setdefault(where, {}).setdefault(value, []).append(index)
         done = list(settlements)
-        for query_field, values in wanted.items():
-            found = self.lookups.find(query_field, sorted(values))
+        for (query_field, entity), values in wanted.items():
+            found = self.lookups.find(query_field, sorted(values), entity, newest=True)
             for value, indexes in values.items():
                 for index in indexes:
                     done[index] = after_read_back(done[index], found.get(value))

@@ -16,6 +16,13 @@ text alone:
   found, the row is written; not found, it stays pending and its same function is resent next run.
 - too large: the function alone is larger than a request may be.
 
+Billing (`billed`, API.md section 5: one API transaction per record written; a failed function
+nothing): a function counts 1 in the run that learns its record was written, and only then: applied
+now, applied by an earlier attempt (the refusal of its repeated control ID costs nothing, the write it
+refers to was billed when it ran, in an attempt whose answer was lost), or found by a read-back. A
+rejected function, an unknown outcome not found, a duplicate and a gone record count 0. Each write is so
+counted once over the runs, and their sum is what Intacct billed.
+
 Exactly-once rests on this: a function whose effect is not known is never followed by a new one for
 its row, only by the same function (same control ID), which Intacct refuses to run twice.
 """
@@ -30,7 +37,15 @@ from dbt_intacct.objects import IntacctObject, RecordRef
 from dbt_intacct.results import RowError
 from dbt_intacct.state.ledger import RowOutcome
 from dbt_intacct.state.tables import DELETED, FAILED, PENDING
-from dbt_intacct.sync.planned import ACTION_COUNTER, CLEAR, CREATE, DELETE, PlannedFunction
+from dbt_intacct.sync.planned import (
+    ACTION_COUNTER,
+    CLEAR,
+    CREATE,
+    CREATING,
+    DELETE,
+    REVERSE,
+    PlannedFunction,
+)
 from dbt_intacct.xml.response import FunctionResult
 
 ALREADY_APPLIED = "applied by an earlier attempt (same controlid)"
@@ -65,7 +80,7 @@ class Settlement:
     outcome: RowOutcome | None
     counter: str | None = None  # the ModelResult counter it adds to (created, failed, pending ...)
     error: RowError | None = None
-    billed: int = 0  # API transactions Intacct bills for it (one per record written)
+    billed: int = 0  # API transactions Intacct billed for it (1 when its record is known written)
     read_back: tuple[str, str] | None = None
     follow_up: bool = False
 
@@ -93,7 +108,11 @@ def settle(
         and planned.match_value is not None
     ):
         return Settlement(Verdict.DUPLICATE, planned, None, follow_up=True)
-    if planned.action != CREATE and planned.ref is not None and record_is_gone(answer.message, planned.ref):
+    if (
+        planned.action not in CREATING
+        and planned.ref is not None
+        and record_is_gone(answer.message, planned.ref)
+    ):
         return _gone(planned, answer.message, mode)
     if answer.is_repeated_controlid:
         return _already_applied(planned, obj)
@@ -131,7 +150,7 @@ def after_read_back(settlement: Settlement, found: RecordRef | None) -> Settleme
         outcome = planned.applied(
             recordno=found.recordno,
             intacct_id=found.id or settlement.outcome.intacct_id,
-            message=settlement.outcome.message,
+            message=_reversal_note(planned, settlement.outcome.message),
         )
         verdict = (
             Verdict.ALREADY_APPLIED if settlement.verdict is Verdict.ALREADY_APPLIED else Verdict.APPLIED
@@ -141,7 +160,9 @@ def after_read_back(settlement: Settlement, found: RecordRef | None) -> Settleme
             verdict=verdict,
             outcome=outcome,
             counter=ACTION_COUNTER[planned.action],
+            billed=1,  # written, by this attempt or an earlier one whose answer was lost
             read_back=None,
+            follow_up=planned.reposts,
         )
     reason = settlement.outcome.message if settlement.outcome is not None else NO_ANSWER
     message = (
@@ -153,6 +174,7 @@ def after_read_back(settlement: Settlement, found: RecordRef | None) -> Settleme
         verdict=Verdict.UNKNOWN,
         outcome=planned.outcome(PENDING, message=message),
         counter="pending",
+        billed=0,  # counted by the run that finds it written (its resend is refused as already applied)
         read_back=None,
     )
 
@@ -165,8 +187,19 @@ def record_is_gone(message: str, ref: RecordRef) -> bool:
     return names_record and any(words in text for words in _GONE_WORDING)
 
 
+def _reversal_note(planned: PlannedFunction, message: str | None) -> str | None:
+    """A reversal's outcome names the entry it reverses (its own RECORDNO is the outcome's)."""
+    if planned.action != REVERSE:
+        return message
+    original = planned.ref.recordno if planned.ref is not None else None
+    note = f"reversal of RECORDNO {original or '(unknown)'}"
+    if planned.reposts:
+        note += "; the row is posted again"
+    return f"{note} ({message})" if message else note
+
+
 def _applied(planned: PlannedFunction, answer: FunctionResult, obj: IntacctObject) -> Settlement:
-    if planned.action != CREATE:
+    if planned.action not in CREATING:
         return Settlement(
             Verdict.APPLIED, planned, planned.applied(), counter=ACTION_COUNTER[planned.action], billed=1
         )
@@ -176,34 +209,40 @@ def _applied(planned: PlannedFunction, answer: FunctionResult, obj: IntacctObjec
     return Settlement(
         Verdict.APPLIED,
         planned,
-        planned.applied(recordno=ref.recordno, intacct_id=ref.id),
-        counter=ACTION_COUNTER[CREATE],
+        planned.applied(recordno=ref.recordno, intacct_id=ref.id, message=_reversal_note(planned, None)),
+        counter=ACTION_COUNTER[planned.action],
         billed=1,
+        follow_up=planned.reposts,
     )
 
 
 def _already_applied(planned: PlannedFunction, obj: IntacctObject) -> Settlement:
     """Intacct says this controlid already ran: the write happened in an earlier, unanswered attempt.
 
-    A create's record is then read back by the natural ID its payload carries. An object that has none
-    (an AR payment) is recorded as applied with its RECORDNO unknown: nothing could ever name it.
+    A create's (or a reversal's) record is then read back by the natural ID its payload carries. An
+    object that has none (an AR payment) is recorded as applied with its RECORDNO unknown: nothing
+    could ever name it.
     """
     outcome = planned.applied(message=ALREADY_APPLIED)
-    settlement = Settlement(Verdict.ALREADY_APPLIED, planned, outcome, counter=ACTION_COUNTER[planned.action])
-    if planned.action != CREATE or (planned.ref is not None and planned.ref.recordno):
-        return settlement
+    settlement = Settlement(
+        Verdict.ALREADY_APPLIED, planned, outcome, counter=ACTION_COUNTER[planned.action], billed=1
+    )
+    if planned.action not in CREATING or (
+        planned.action == CREATE and planned.ref is not None and planned.ref.recordno
+    ):
+        return replace(settlement, follow_up=planned.reposts)
     key = obj.natural_key_of_body(planned.function.body)
     if key is None:
         return settlement
-    return replace(settlement, counter=None, read_back=key)
+    return replace(settlement, counter=None, billed=0, read_back=key)
 
 
 def _unknown(planned: PlannedFunction, obj: IntacctObject, reason: str, *, billed: int) -> Settlement:
     """An outcome the answer does not settle: read the record back when Intacct can find it."""
-    key = obj.natural_key_of_body(planned.function.body) if planned.action == CREATE else None
+    key = obj.natural_key_of_body(planned.function.body) if planned.action in CREATING else None
     if key is None:
         message = reason
-        if planned.action == CREATE:
+        if planned.action in CREATING:
             message += "; nothing in its payload can find the record again"
         message += (
             ", so the row stays pending and the same function (same controlid, which Intacct never runs "

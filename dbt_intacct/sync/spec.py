@@ -12,18 +12,29 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, nodes
-
 from dbt_intacct.dbt.manifest import ManifestModel
 from dbt_intacct.errors import ConfigError
-from dbt_intacct.objects import OBJECTS, IntacctObject, closest, get_object
-from dbt_intacct.sync.templates import TEMPLATE_ENV
+from dbt_intacct.objects import OBJECTS, IntacctObject, get_object
+from dbt_intacct.sync.entities import EntitySource, parse_entity
+from dbt_intacct.sync.guard import GuardLimits, parse_limits
+from dbt_intacct.sync.sources import (
+    ArraySource,
+    ColumnSource,
+    ReferenceSource,
+    Source,
+    TemplateSource,
+    did_you_mean,
+    encode_source,
+    parse_source,
+    source_columns,
+)
 
 # Bump when the payload a row produces changes for the same spec, so that every row is sent again.
 PAYLOAD_VERSION = "1"
 
 MODES = ("insert", "update", "upsert")
-DELETE_BEHAVIOURS = ("nothing", "clear", "delete")
+DELETE_BEHAVIOURS = ("nothing", "clear", "delete", "reverse")
+ON_CHANGE = ("ignore", "reverse")
 KNOWN_KEYS = (
     "object",
     "mode",
@@ -34,47 +45,14 @@ KNOWN_KEYS = (
     "delete",
     "connection",
     "batch_size",
+    "entity",
+    "nulls",
+    "max_removals",
+    "max_updates",
+    "on_change",
+    "reverse_date",
 )
-
-
-@dataclass(frozen=True)
-class ColumnSource:
-    column: str
-
-
-@dataclass(frozen=True)
-class ConstantSource:
-    value: Any
-
-
-@dataclass(frozen=True)
-class TemplateSource:
-    template: str
-    # Columns the template reads through `row.x` / `row['x']`; None when it uses `row` some other way.
-    columns: frozenset[str] | None
-
-
-@dataclass(frozen=True)
-class ArraySource:
-    column: str
-    mapping: Mapping[str, Source]
-
-
-@dataclass(frozen=True)
-class ReferenceSource:
-    """The Intacct RECORDNO (or ID) that another synced model's row got, found by that row's key.
-
-    `{record_of: intacct_invoices, key: invoice_number}` gives the RECORDNO of the invoice that
-    model `intacct_invoices` created for the row whose primary key is this row's `invoice_number`.
-    """
-
-    model_id: str
-    model_name: str
-    column: str
-    field: str  # "recordno" | "id"
-
-
-Source = ColumnSource | ConstantSource | TemplateSource | ArraySource | ReferenceSource
+NULL_POLICIES = ("keep", "clear")
 
 
 @dataclass(frozen=True)
@@ -98,6 +76,20 @@ class SyncSpec:
     connection: str
     batch_size: int | None
     fingerprint: str = field(default="")
+    entity: EntitySource | None = None  # the row's entity (`entities`); None: the connection's
+    # Mapping keys (custom fields as `custom_fields.ID`) whose NULL an update sends empty (`nulls: clear`);
+    # the others leave the field unchanged in Intacct.
+    clear_nulls: frozenset[str] = frozenset()
+    limits: GuardLimits = field(default_factory=GuardLimits)  # the guard's (`guard`); the model's own
+    # What a change to a posted row of an insert-only model does: ignore (nothing is sent), or reverse
+    # (the posted entry is reversed and the row posted again). Not part of the fingerprint.
+    on_change: str = "ignore"
+    reverse_date: str | None = None  # the column dating a changed row's reversal (None: the run date)
+
+    @property
+    def reverses(self) -> bool:
+        """Whether posted records are reversed (`delete: reverse` or `on_change: reverse`)."""
+        return self.delete == "reverse" or self.on_change == "reverse"
 
     @property
     def model_id(self) -> str:
@@ -112,8 +104,10 @@ class SyncSpec:
         columns: set[str] = set(self.primary_key)
         if self.match is not None:
             columns.add(self.match.column)
+        if isinstance(self.entity, ColumnSource):
+            columns.add(self.entity.column)
         for source in (*self.mapping.values(), *self.custom_fields.values()):
-            used = _source_columns(source)
+            used = source_columns(source)
             if used is None:
                 return None
             columns |= used
@@ -187,7 +181,7 @@ def check_columns(spec: SyncSpec, relation_columns: Sequence[str]) -> tuple[Sync
     def real(column: str, key: str) -> str:
         found = by_lower.get(column.lower())
         if found is None:
-            hint = _did_you_mean(column, relation_columns)
+            hint = did_you_mean(column, relation_columns)
             problems.append(
                 f"model '{spec.name}', key '{key}': column '{column}' is not in the relation{hint}"
             )
@@ -213,6 +207,10 @@ def check_columns(spec: SyncSpec, relation_columns: Sequence[str]) -> tuple[Sync
     )
     mapping = {k: fix(s, f"mapping.{k}") for k, s in spec.mapping.items()}
     custom = {k: fix(s, f"custom_fields.{k}") for k, s in spec.custom_fields.items()}
+    entity = spec.entity
+    if isinstance(entity, ColumnSource):
+        entity = ColumnSource(real(entity.column, "entity"))
+    reverse_date = real(spec.reverse_date, "reverse_date") if spec.reverse_date else None
     fixed = SyncSpec(
         model=spec.model,
         object=spec.object,
@@ -225,6 +223,11 @@ def check_columns(spec: SyncSpec, relation_columns: Sequence[str]) -> tuple[Sync
         connection=spec.connection,
         batch_size=spec.batch_size,
         fingerprint=spec.fingerprint,
+        entity=entity,
+        clear_nulls=spec.clear_nulls,
+        limits=spec.limits,
+        on_change=spec.on_change,
+        reverse_date=reverse_date,
     )
     return fixed, problems
 
@@ -246,7 +249,7 @@ def _parse(model: ManifestModel, problems: list[str], known: Mapping[str, str]) 
         return None
     for key in meta:
         if key not in KNOWN_KEYS:
-            problem(key, f"unknown key{_did_you_mean(key, KNOWN_KEYS)}")
+            problem(key, f"unknown key{did_you_mean(key, KNOWN_KEYS)}")
 
     object_name = meta.get("object")
     if not isinstance(object_name, str) or not object_name:
@@ -255,7 +258,7 @@ def _parse(model: ManifestModel, problems: list[str], known: Mapping[str, str]) 
     try:
         obj = get_object(object_name)
     except KeyError:
-        problem("object", f"unknown object '{object_name}'{_did_you_mean(object_name, sorted(OBJECTS))}")
+        problem("object", f"unknown object '{object_name}'{did_you_mean(object_name, sorted(OBJECTS))}")
         return None
 
     mode = meta.get("mode", _default_mode(obj))
@@ -273,7 +276,25 @@ def _parse(model: ManifestModel, problems: list[str], known: Mapping[str, str]) 
     delete = meta.get("delete", "nothing")
     if delete not in obj.delete_behaviours:
         allowed = ", ".join(d for d in DELETE_BEHAVIOURS if d in obj.delete_behaviours)
-        problem("delete", f"{obj.name} does not allow delete behaviour '{delete}'; it allows: {allowed}")
+        only = " ('reverse' is for journal entries only)" if delete == "reverse" else ""
+        problem(
+            "delete", f"{obj.name} does not allow delete behaviour '{delete}'{only}; it allows: {allowed}"
+        )
+
+    on_change = meta.get("on_change", "ignore")
+    if on_change not in ON_CHANGE:
+        problem("on_change", f"must be one of {', '.join(ON_CHANGE)}, got {on_change!r}")
+        on_change = "ignore"
+    elif on_change == "reverse" and not obj.reversible:
+        problem("on_change", f"'reverse' is for journal entries only; {obj.name} records cannot be reversed")
+    elif on_change == "reverse" and mode != "insert":
+        problem("on_change", f"'reverse' is for insert-only models (mode insert), not mode '{mode}'")
+    reverse_date = meta.get("reverse_date")
+    if reverse_date is not None and (not isinstance(reverse_date, str) or not reverse_date):
+        problem("reverse_date", "must name a date column of the model (leave it out for the run date)")
+        reverse_date = None
+    elif reverse_date is not None and on_change != "reverse" and delete != "reverse":
+        problem("reverse_date", "dates reversals: set delete: reverse or on_change: reverse with it")
 
     connection = meta.get("connection", "default")
     if not isinstance(connection, str) or not connection:
@@ -285,13 +306,34 @@ def _parse(model: ManifestModel, problems: list[str], known: Mapping[str, str]) 
         problem("batch_size", f"must be a whole number from 1 to 500, got {batch_size!r}")
         batch_size = None
 
+    default_nulls = meta.get("nulls", "keep")
+    if default_nulls not in NULL_POLICIES:
+        problem("nulls", f"must be keep or clear, got {default_nulls!r}")
+        default_nulls = "keep"
+    clear_nulls: set[str] = set()
+
+    def without_nulls(key: str, raw: Any) -> Any:
+        """A mapping entry without its own `nulls:`; the key goes in clear_nulls when NULL clears it."""
+        policy = default_nulls
+        if isinstance(raw, Mapping) and "nulls" in raw:
+            policy = raw["nulls"]
+            raw = {k: v for k, v in raw.items() if k != "nulls"}
+            if policy not in NULL_POLICIES:
+                problem(f"{key}.nulls", f"must be keep or clear, got {policy!r}")
+            elif "array" in raw or "value" in raw:
+                problem(f"{key}.nulls", "applies to a column, a template or a record_of, not here")
+        if policy == "clear":
+            clear_nulls.add(key)
+        return raw
+
     raw_mapping = meta.get("mapping")
     mapping: dict[str, Source] = {}
     if not isinstance(raw_mapping, Mapping) or not raw_mapping:
         problem("mapping", "required: a mapping of Intacct field -> column, {value: ...} or {template: ...}")
     else:
         for key, raw in raw_mapping.items():
-            source = _parse_source(str(key), raw, obj, problem, in_lines=None, known=known)
+            raw = without_nulls(f"mapping.{key}", raw)
+            source = parse_source(str(key), raw, obj, problem, in_lines=None, known=known)
             if source is not None:
                 mapping[str(key)] = source
 
@@ -303,7 +345,8 @@ def _parse(model: ManifestModel, problems: list[str], known: Mapping[str, str]) 
         problem("custom_fields", "must be a mapping of custom field ID -> column")
     else:
         for key, raw in raw_custom.items():
-            source = _parse_source(
+            raw = without_nulls(f"custom_fields.{key}", raw)
+            source = parse_source(
                 f"custom_fields.{key}", raw, obj, problem, in_lines=None, plain=True, known=known
             )
             if source is not None:
@@ -318,6 +361,8 @@ def _parse(model: ManifestModel, problems: list[str], known: Mapping[str, str]) 
             problem("mapping", text)
 
     match = _parse_match(meta.get("match"), obj, mode, mapping, problem)
+    entity = parse_entity(meta.get("entity"), problem)
+    limits = parse_limits(meta, problem)
 
     spec = SyncSpec(
         model=model,
@@ -330,6 +375,11 @@ def _parse(model: ManifestModel, problems: list[str], known: Mapping[str, str]) 
         delete=str(delete),
         connection=connection,
         batch_size=batch_size,
+        entity=entity,
+        clear_nulls=frozenset(clear_nulls),
+        limits=limits,
+        on_change=str(on_change),
+        reverse_date=reverse_date,
     )
     return _with_fingerprint(spec)
 
@@ -344,133 +394,6 @@ def _column_list(value: Any) -> list[str]:
     if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
         return list(value)
     return []
-
-
-def _parse_source(
-    key: str,
-    raw: Any,
-    obj: IntacctObject,
-    problem: Any,
-    *,
-    in_lines: str | None,
-    known: Mapping[str, str],
-    plain: bool = False,
-) -> Source | None:
-    where = f"mapping.{key}" if not key.startswith("custom_fields.") else key
-    if isinstance(raw, Mapping) and "record_of" in raw:
-        return _parse_reference(where, raw, known, problem)
-    if isinstance(raw, str):
-        if not raw:
-            problem(where, "an empty column name; use {value: ''} for an empty constant")
-            return None
-        return ColumnSource(raw)
-    if isinstance(raw, Mapping):
-        kinds = [k for k in ("value", "template", "array", "column") if k in raw]
-        if (
-            len(kinds) != 1
-            or (kinds[0] == "array" and set(raw) - {"array", "mapping"})
-            or (kinds[0] != "array" and len(raw) != 1)
-        ):
-            problem(
-                where,
-                "a mapping value is a column name, {value: ...}, {template: '... [[ row.column ]] ...'}, "
-                "{record_of: <model>, key: <column>}"
-                + ("" if plain or in_lines else ", or {array: column, mapping: {...}} for lines"),
-            )
-            return None
-        kind = kinds[0]
-        if kind == "column":
-            return ColumnSource(str(raw["column"]))
-        if kind == "value":
-            return ConstantSource(raw["value"])
-        if kind == "template":
-            return _parse_template(where, raw["template"], problem, line=in_lines is not None)
-        if plain or in_lines is not None:
-            problem(where, "line arrays cannot be nested or used for custom fields")
-            return None
-        lines_spec = obj.lines.get(key)
-        if lines_spec is None:
-            arrays = ", ".join(obj.lines) or "none"
-            problem(where, f"{obj.name} has no line array '{key}' (line arrays: {arrays})")
-            return None
-        sub_raw = raw.get("mapping")
-        if not isinstance(raw["array"], str) or not isinstance(sub_raw, Mapping) or not sub_raw:
-            problem(where, "an array mapping needs `array: <column>` and a non-empty `mapping:`")
-            return None
-        sub: dict[str, Source] = {}
-        for sub_key, sub_value in sub_raw.items():
-            # Line field names are checked with the rest of the mapping (`check_mapping` knows lines,
-            # their custom fields and nested groups such as taxentries).
-            parsed = _parse_source(f"{key}.{sub_key}", sub_value, obj, problem, in_lines=key, known=known)
-            if parsed is not None:
-                sub[str(sub_key)] = parsed
-        return ArraySource(raw["array"], sub)
-    if isinstance(raw, bool | int | float) or raw is None:
-        problem(where, f"{raw!r} is not a column name; write {{value: {raw!r}}} for a constant")
-        return None
-    problem(where, f"cannot use {type(raw).__name__} here")
-    return None
-
-
-def _parse_reference(
-    where: str, raw: Mapping[str, Any], known: Mapping[str, str], problem: Any
-) -> ReferenceSource | None:
-    extra = set(raw) - {"record_of", "key", "field"}
-    if extra or not isinstance(raw.get("key"), str) or not raw.get("key"):
-        problem(where, "write {record_of: <model>, key: <column holding that model's primary key>}")
-        return None
-    name = str(raw["record_of"])
-    if name not in known:
-        problem(where, f"record_of: no model '{name}' has an intacct block{_did_you_mean(name, known)}")
-        return None
-    field_name = str(raw.get("field", "recordno")).lower()
-    if field_name not in {"recordno", "id"}:
-        problem(where, f"record_of field must be recordno or id, got {raw.get('field')!r}")
-        return None
-    return ReferenceSource(model_id=known[name], model_name=name, column=str(raw["key"]), field=field_name)
-
-
-def _parse_template(where: str, text: Any, problem: Any, *, line: bool) -> TemplateSource | None:
-    if not isinstance(text, str):
-        problem(where, "a template must be a string")
-        return None
-    try:
-        tree = TEMPLATE_ENV.parse(text)
-    except TemplateSyntaxError as exc:
-        problem(where, f"template syntax error: {exc.message}")
-        return None
-    allowed_names = {"row", "line"} if line else {"row"}
-    columns: set[str] = set()
-    whole_row = False
-    for name_node in tree.find_all(nodes.Name):
-        if name_node.ctx == "load" and name_node.name not in allowed_names:
-            assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "store"}
-            if name_node.name not in assigned:
-                problem(
-                    where,
-                    f"template uses '{name_node.name}'; templates see only "
-                    + " and ".join(sorted(allowed_names)),
-                )
-                return None
-    row_uses = 0
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        target = getattr(node, "node", None)
-        if isinstance(target, nodes.Name) and target.name == "row":
-            row_uses += 1
-            if isinstance(node, nodes.Getattr):
-                columns.add(node.attr)
-            elif (
-                isinstance(node, nodes.Getitem)
-                and isinstance(node.arg, nodes.Const)
-                and isinstance(node.arg.value, str)
-            ):
-                columns.add(node.arg.value)
-            else:
-                whole_row = True
-    total_row_names = sum(1 for n in tree.find_all(nodes.Name) if n.name == "row")
-    if total_row_names > row_uses:
-        whole_row = True
-    return TemplateSource(text, None if whole_row else frozenset(columns))
 
 
 def _parse_match(
@@ -502,47 +425,23 @@ def _parse_match(
     if field_name not in matchable:
         problem(
             "match.field",
-            f"'{field_name}' is not a field of {obj.intacct_object}{_did_you_mean(field_name, matchable)}",
+            f"'{field_name}' is not a field of {obj.intacct_object}{did_you_mean(field_name, matchable)}",
         )
         return None
     return RecordMatch(column=str(raw["column"]), field=field_name)
 
 
-def _source_columns(source: Source) -> set[str] | None:
-    if isinstance(source, ColumnSource):
-        return {source.column}
-    if isinstance(source, TemplateSource):
-        return None if source.columns is None else set(source.columns)
-    if isinstance(source, ArraySource):
-        return {source.column}
-    if isinstance(source, ReferenceSource):
-        return {source.column}
-    return set()
-
-
 def _with_fingerprint(spec: SyncSpec) -> SyncSpec:
-    def encode(source: Source) -> Any:
-        if isinstance(source, ColumnSource):
-            return {"column": source.column}
-        if isinstance(source, ConstantSource):
-            return {"value": source.value}
-        if isinstance(source, TemplateSource):
-            return {"template": source.template}
-        if isinstance(source, ReferenceSource):
-            return {"record_of": source.model_id, "key": source.column, "field": source.field}
-        return {"array": source.column, "mapping": {k: encode(v) for k, v in source.mapping.items()}}
-
     document = {
         "v": PAYLOAD_VERSION,
         "object": spec.object.name,
         "mode": spec.mode,
-        "mapping": {k: encode(v) for k, v in spec.mapping.items()},
-        "custom_fields": {k: encode(v) for k, v in spec.custom_fields.items()},
+        "mapping": {k: encode_source(v) for k, v in spec.mapping.items()},
+        "custom_fields": {k: encode_source(v) for k, v in spec.custom_fields.items()},
     }
+    if spec.entity is not None:  # left out otherwise, so that models without one keep their fingerprint
+        document["entity"] = encode_source(spec.entity)
+    if spec.clear_nulls:  # likewise: changing what a NULL does sends the rows again
+        document["clear_nulls"] = sorted(spec.clear_nulls)
     digest = hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()[:16]
     return SyncSpec(**{**spec.__dict__, "fingerprint": digest})
-
-
-def _did_you_mean(name: str, choices: Iterable[str]) -> str:
-    found = closest(name, choices)
-    return f"; did you mean {' or '.join(repr(f) for f in found)}?" if found else ""

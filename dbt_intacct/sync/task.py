@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
 
 from dbt_intacct import interrupts
-from dbt_intacct.client import ApiCall, IntacctClient, RetryPolicy
+from dbt_intacct.client import IntacctClient
 from dbt_intacct.config import DEFAULT_RETENTION_DAYS, Connection, IntacctConfig, load_config
 from dbt_intacct.dbt.manifest import intacct_models, load_manifest, manifest_path
+from dbt_intacct.dbt.parsing import manifest_freshness, parse_project, require_project
 from dbt_intacct.dbt.selection import Selection, selected_unique_ids
 from dbt_intacct.dbt.warehouse import DbtArgs, Warehouse
-from dbt_intacct.errors import ArtifactError, ConfigError, IntacctError, Interrupted
+from dbt_intacct.errors import ArtifactError, ConfigError, IntacctError, Interrupted, LoginRefused
 from dbt_intacct.interrupts import interrupts_held, interrupts_raised
 from dbt_intacct.observe.alerts import AlertRule, decide, parse_alerts, send_all, settle
 from dbt_intacct.observe.alerts.state import load_states, save_states
-from dbt_intacct.observe.history import find_run, load_detail, month_spend
-from dbt_intacct.results import Budget, ModelResult, Progress, RunResult, SilentProgress
+from dbt_intacct.observe.history import find_run, load_detail
+from dbt_intacct.observe.progress_file import ProgressFile
+from dbt_intacct.results import Progress, RunResult, SilentProgress
 from dbt_intacct.state import Differ, Ledger, RunLog, StateTables, SyncLocks
+from dbt_intacct.sync import saved_plan as saved
+from dbt_intacct.sync.budget import check_price, monthly_budget
+from dbt_intacct.sync.calls import CallLog, lazy_client
+from dbt_intacct.sync.company import run_company_check
+from dbt_intacct.sync.guard import GuardLimits, connection_limits
 from dbt_intacct.sync.model import ModelSync, PreparedModel, prepare
+from dbt_intacct.sync.plan_file import PlanCapture, PlannedModel, SavedPlan, load_plan
+from dbt_intacct.sync.plan_summary import write_plan
+from dbt_intacct.sync.removed import removed_models, removed_warning
+from dbt_intacct.sync.run_rows import by_model, model_row, stopped_by, summary
 from dbt_intacct.sync.spec import ParsedSpecs, SpecProblems, SyncSpec, read_specs
 
 
@@ -38,6 +46,12 @@ class SyncOptions:
     target_path: str = "target"
     max_transactions: int | None = None
     lock_timeout: float = 0.0
+    allow_over_budget: bool = False  # send even when the run would take the month over its budget
+    company_check: bool = True  # check the mappings against the company's object definitions first
+    parse: bool = True  # parse the project first when the manifest is out of date (--no-parse: never)
+    allow_large_changes: bool = False  # lift the guard against mass changes for this run
+    plan_out: Path | None = None  # plan --out: write the plan to this file (and its summary beside it)
+    plan_file: Path | None = None  # sync --plan: apply this saved plan, exactly
 
 
 def new_run_id() -> str:
@@ -50,6 +64,11 @@ class SyncTask:
     def __init__(self, options: SyncOptions, progress: Progress) -> None:
         self.options = options
         self.progress = progress
+        self._project_models: frozenset[str] = frozenset()  # every model with an intacct block
+        self.saved: SavedPlan | None = load_plan(options.plan_file) if options.plan_file else None
+        self._planned: list[PlannedModel] = []  # plan --out: each model as the plan file has it
+        self._captures: dict[str, PlanCapture] = {}
+        self._prices: dict[str, int] = {}  # API transactions per model, when the run was priced
 
     def load_specs(self) -> list[SyncSpec]:
         """The selected models' validated specs; raises ConfigError (exit code 2) on any mistake."""
@@ -61,9 +80,19 @@ class SyncTask:
     def _read_specs(self) -> ParsedSpecs:
         """The selected models' specs and every problem in their blocks."""
         opts = self.options
-        manifest = load_manifest(manifest_path(opts.dbt.project_dir, opts.target_path))
+        path = manifest_path(opts.dbt.project_dir, opts.target_path)
+        if opts.parse:
+            require_project(opts.dbt.project_dir)
+            stale = manifest_freshness(opts.dbt, path, opts.target_path).reason
+            if stale is not None:
+                self.progress.notice(f"Parsing the project: {stale}")
+                parse_project(opts.dbt, opts.target_path)
+        manifest = load_manifest(path)
         every = intacct_models(manifest)
+        self._project_models = frozenset(m.unique_id for m in every)
         models = every
+        if self.saved is not None:
+            return read_specs(saved.models_of_plan(self.saved, every), every)
         if not opts.selection.is_everything or opts.selection.state:
             wanted = selected_unique_ids(opts.dbt, opts.selection)
             models = [m for m in every if m.unique_id in wanted]
@@ -84,7 +113,15 @@ class SyncTask:
         """Run the command; SIGINT or SIGTERM stop it, what was done is recorded, and `Interrupted` is
         raised only when the run had not started (nothing sent)."""
         with interrupts_raised():
-            return self._run()
+            try:
+                return self._run()
+            except BaseException as exc:
+                if isinstance(self.progress, ProgressFile):
+                    self.progress.close(error=str(exc) or type(exc).__name__)
+                raise
+            finally:
+                if isinstance(self.progress, ProgressFile) and self.progress.phase != "finished":
+                    self.progress.close()
 
     def _run(self) -> RunResult:
         opts = self.options
@@ -95,6 +132,8 @@ class SyncTask:
         config, connection_problems = self._config(specs)
         alert_rules = self._alert_rules(config)
         result = RunResult(run_id=new_run_id(), command=command, target="", started_at=datetime.now(UTC))
+        if self.saved is not None:
+            result.saved_plan = {"id": self.saved.checksum}
         clients: dict[str, IntacctClient] = {}
         calls = CallLog()
         with Warehouse(opts.dbt).open(opts.lock_timeout, self.progress.notice) as warehouse:
@@ -104,11 +143,15 @@ class SyncTask:
                 warehouse, opts.state_schema or (config.state_schema if config else None)
             )
             tables.ensure()
+            # A model gone from the project while its records are still tracked: said on every run.
+            for removed in removed_models(tables, self._project_models):
+                result.removed_models.append(removed)
+                self.progress.notice("WARNING: " + removed_warning(removed))
             runs = RunLog(tables)
             prepared, problems = prepare(warehouse, specs)
             # Every mistake of every selected model, in one message: the block's, the connection's,
             # the columns' (checked for blocks with mistakes too).
-            problems = _by_model([*parsed.problems, *connection_problems, *problems], specs)
+            problems = by_model([*parsed.problems, *connection_problems, *problems], specs)
             if problems:
                 raise SpecProblems(problems)
             # Records others refer to go first (each object's sync_rank): customers before their
@@ -116,17 +159,52 @@ class SyncTask:
             prepared.sort(key=lambda p: (p.spec.object.sync_rank, p.spec.name))
             locks = SyncLocks(tables)
             taken = [] if opts.dry_run else self._lock(locks, tables.schema, result.run_id, prepared)
+            if not opts.dry_run:  # `show` and `runs` read it while this sync holds a DuckDB file
+                self.progress = ProgressFile(self.progress, opts.dbt.project_dir / opts.target_path, result)
             try:
-                if opts.max_transactions is not None and not opts.dry_run:
-                    self._check_price(tables, config, prepared, result.run_id, opts.max_transactions)
+                if self.saved is not None:
+                    saved.check_before_apply(self.saved, tables, runs, prepared, result.target)
+                if opts.plan_out is not None:
+                    saved.refuse_open_intents(tables, prepared)
+                override = None
                 if not opts.dry_run:
+                    check = check_price(
+                        tables=tables,
+                        config=config,
+                        prepared=prepared,
+                        priced=lambda: self._run_price(tables, config, prepared, result.run_id),
+                        max_transactions=opts.max_transactions,
+                        allow_over_budget=opts.allow_over_budget,
+                    )
+                    if check is not None and check.over_by:
+                        override = check.override_note()
+                        result.budget_override = override
+                        self.progress.notice("WARNING: over the monthly budget, sent anyway: " + override)
+                    # Models the pricing found nothing to send for need no check (no-op runs call nothing).
+                    priced = self._prices
+                    writing = [p for p in prepared if priced.get(p.spec.model_id, 1)]
+                    self._company_check(tables, config, writing, clients, calls)
                     for run_id in runs.mark_abandoned():
                         self.progress.notice(
                             f"run {run_id} ended without recording its end: marked abandoned"
                         )
-                    runs.start_run(result.run_id, command, result.target)
+                    runs.start_run(
+                        result.run_id,
+                        command,
+                        result.target,
+                        budget_override=override,
+                        large_changes_allowed=opts.allow_large_changes
+                        or (self.saved is not None and self.saved.allow_large_changes),
+                        plan_id=self.saved.checksum if self.saved else None,
+                    )
                 self.progress.run_started(len(prepared))
                 self._run_models(tables, runs, config, prepared, result, clients, calls)
+                if opts.dry_run:
+                    ids = {m.unique_id for m in result.models if m.api_transactions}
+                    planned = [p for p in prepared if p.spec.model_id in ids]
+                    self._company_check(tables, config, planned, clients, calls)
+                if opts.plan_out is not None and not result.message:
+                    self._write_plan(tables, result)
             except (Interrupted, Exception) as failure:
                 # A driver that saw the signal first may have failed with an error of its own.
                 stop = failure if isinstance(failure, Interrupted) else interrupts.received()
@@ -144,7 +222,7 @@ class SyncTask:
             finally:
                 with interrupts_held():
                     self._finish(result, runs, locks, taken, clients, calls, config)
-            result.budget = self._budget(tables, config, prepared)
+            result.budget = monthly_budget(tables, config, prepared)
             if alert_rules and not opts.dry_run and result.interrupted_by is None:
                 result.alerts = _send_alerts(tables, alert_rules, result)
         try:
@@ -177,8 +255,8 @@ class SyncTask:
         if not opts.dry_run:
             runs.record_api_calls(result.run_id, calls.drain())
             for model in result.models:
-                runs.record_model_result(result.run_id, _model_row(model))
-            runs.finish_run(result.run_id, result.status, _summary(result), result.message)
+                runs.record_model_result(result.run_id, model_row(model))
+            runs.finish_run(result.run_id, result.status, summary(result), result.message)
             runs.prune(config.retention_days if config else DEFAULT_RETENTION_DAYS)
         for lock_name in taken:
             locks.unlock(lock_name, result.run_id)
@@ -197,6 +275,15 @@ class SyncTask:
         for model in prepared:
             connection = self._connection(config, model.spec)
             calls.model_id = model.spec.model_id
+            held = saved.held_in_plan(self.saved, model.spec.model_id) if self.saved else None
+            if held is not None:
+                result.models.append(held)
+                self.progress.model_finished(held)
+                continue
+            capture = PlanCapture() if opts.plan_out is not None else None
+            if capture is not None:
+                self._captures[model.spec.model_id] = capture
+                taken = saved.model_fingerprint(tables, model)
 
             def flush() -> None:
                 runs.record_api_calls(result.run_id, calls.drain())
@@ -207,32 +294,55 @@ class SyncTask:
                 ledger=Ledger(tables),
                 run_id=result.run_id,
                 client=None
-                if opts.dry_run
-                else _lazy_client(clients, model.spec.connection, connection, calls, self.progress),
+                if opts.dry_run and capture is None
+                else lazy_client(clients, model.spec.connection, connection, calls, self.progress),
                 batch_size=connection.batch_size if connection else 50,
                 concurrency=connection.concurrency if connection else 1,
                 dry_run=opts.dry_run,
                 full_refresh=opts.full_refresh,
                 progress=self.progress,
                 after_batch=None if opts.dry_run else flush,
+                guard=self._guard(connection, model.spec),
+                capture=capture,
+                replay=self.saved.functions_of(model.spec.model_id) if self.saved else None,
+                replay_reposts=self.saved.reposts_of(model.spec.model_id) if self.saved else None,
             )
             try:
                 result.models.append(sync.run())
+                if capture is not None:
+                    self._planned.append(saved.planned_model(model, sync.result, taken, capture))
             except Interrupted:
                 result.models.append(sync.result)
                 raise
             except IntacctError as exc:
                 result.models.append(sync.result)
-                pending = sync.result.counts["pending"]
-                result.message = f"stopped: {exc}" + (
-                    f"; {pending} function(s) without an answer are resolved by the next run"
-                    if pending
-                    else ""
-                )
+                result.message = stopped_by(exc, model.spec.connection, result)
+                # A refused login is a configuration error (exit 2), whatever the other models did.
+                result.config_error = isinstance(exc, LoginRefused)
             self.progress.model_finished(sync.result)
             interrupts.check()
             if result.message:
                 break
+
+    def _write_plan(self, tables: StateTables, result: RunResult) -> None:
+        """plan --out: the plan file and its markdown summary."""
+        opts = self.options
+        assert opts.plan_out is not None
+        plan = saved.new_plan(
+            target=result.target,
+            state_schema=tables.schema,
+            allow_large_changes=opts.allow_large_changes,
+            full_refresh=opts.full_refresh,
+            models=self._planned,
+            captures=self._captures,
+        )
+        summary = write_plan(plan, opts.plan_out)
+        result.saved_plan = {
+            "path": str(opts.plan_out),
+            "summary": str(summary),
+            "id": plan.checksum,
+            "functions": len(plan.functions),
+        }
 
     def _lock(self, locks: SyncLocks, schema: str, run_id: str, prepared: list[PreparedModel]) -> list[str]:
         """Take one lock per (state schema, connection) the run uses, waiting up to --lock-timeout."""
@@ -260,50 +370,56 @@ class SyncTask:
             taken.append(name)
         return taken
 
-    def _check_price(
+    def _run_price(
+        self, tables: StateTables, config: IntacctConfig | None, prepared: list[PreparedModel], run_id: str
+    ) -> int:
+        """What the run will spend: a saved plan's own figure, or each model priced as a plan prices it."""
+        if self.saved is not None:
+            return self.saved.api_transactions
+        self._prices = {model.spec.model_id: self._price(tables, config, model, run_id) for model in prepared}
+        return sum(self._prices.values())
+
+    def _company_check(
         self,
         tables: StateTables,
         config: IntacctConfig | None,
-        prepared: list[PreparedModel],
-        run_id: str,
-        limit: int,
+        models: list[PreparedModel],
+        clients: dict[str, IntacctClient],
+        calls: CallLog,
     ) -> None:
-        """--max-transactions: price the run as a plan would, and refuse to start if it costs more."""
-        price = 0
-        for model in prepared:
-            connection = self._connection(config, model.spec)
-            plan = ModelSync(
-                prepared=model,
-                differ=Differ(tables),
-                ledger=Ledger(tables),
-                run_id=run_id,
-                client=None,
-                batch_size=connection.batch_size if connection else 50,
-                concurrency=1,
-                dry_run=True,
-                full_refresh=self.options.full_refresh,
-                progress=SilentProgress(),
-            )
-            price += plan.run().api_transactions
-        if price > limit:
-            raise OverBudget(
-                f"this sync would spend {price} Intacct API transactions, more than --max-transactions "
-                f"{limit}; nothing was sent. Run `dbt-intacct plan` to see where they go."
-            )
+        """The models' mappings checked against the company's definitions (--no-company-check: never)."""
+        if not self.options.company_check or config is None or not models:
+            return
+        run_company_check(
+            tables=tables,
+            models=models,
+            company_of=lambda p: config.connection(p.spec.connection).company_id,
+            client_of=lambda p: lazy_client(
+                clients, p.spec.connection, config.connection(p.spec.connection), calls, self.progress
+            ),
+            plan=self.options.dry_run,
+            notice=self.progress.notice,
+        )
 
-    def _budget(
-        self, tables: StateTables, config: IntacctConfig | None, prepared: list[PreparedModel]
-    ) -> Budget | None:
-        connections = {p.spec.connection for p in prepared}
-        budgets = [
-            b
-            for name in sorted(connections)
-            if config and (b := config.connection(name).monthly_transaction_budget) is not None
-        ]
-        if not budgets:
-            return None
-        month_start = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
-        return Budget(monthly=sum(budgets), spent_this_month=month_spend(tables, month_start))
+    def _price(
+        self, tables: StateTables, config: IntacctConfig | None, model: PreparedModel, run_id: str
+    ) -> int:
+        """The API transactions a sync of one model would spend, priced as a plan prices them."""
+        connection = self._connection(config, model.spec)
+        plan = ModelSync(
+            prepared=model,
+            differ=Differ(tables),
+            ledger=Ledger(tables),
+            run_id=run_id,
+            client=None,
+            batch_size=connection.batch_size if connection else 50,
+            concurrency=1,
+            dry_run=True,
+            full_refresh=self.options.full_refresh,
+            progress=SilentProgress(),
+            guard=self._guard(connection, model.spec),
+        )
+        return plan.run().api_transactions
 
     def _alert_rules(self, config: IntacctConfig | None) -> list[AlertRule]:
         if config is None or not config.alerts:
@@ -316,8 +432,8 @@ class SyncTask:
         try:
             config = load_config(opts.dbt.profiles_dir, opts.dbt.project_dir)
         except ConfigError:
-            if opts.dry_run:
-                return None, []  # a plan needs no credentials
+            if opts.dry_run and opts.plan_out is None:
+                return None, []  # a plan needs no credentials (a saved one matches records in Intacct)
             raise
         problems: list[str] = []
         for spec in specs:
@@ -328,97 +444,20 @@ class SyncTask:
                     problems.append(f"model '{spec.name}', key 'connection': {exc}")
         return config, problems
 
+    def _guard(self, connection: Connection | None, spec: SyncSpec) -> GuardLimits | None:
+        """The guard's limits for a model (its own over its connection's); None when lifted."""
+        if self.options.allow_large_changes:
+            return None
+        if connection is None:
+            return spec.limits
+        return spec.limits.over(connection_limits(connection))
+
     def _connection(self, config: IntacctConfig | None, spec: SyncSpec) -> Connection | None:
         return config.connection(spec.connection) if config else None
 
 
-def _lazy_client(
-    clients: dict[str, IntacctClient],
-    name: str,
-    connection: Connection | None,
-    calls: CallLog,
-    progress: Progress,
-) -> Callable[[], IntacctClient]:
-    def retrying(kind: str, delay: float | None, attempt: int, max_attempts: int) -> None:
-        when = f"in {delay:.1f} s" if delay else "now"
-        progress.notice(
-            f"Intacct request failed ({kind}); retrying {when} (attempt {attempt} of {max_attempts})"
-        )
-
-    def get() -> IntacctClient:
-        if name not in clients:
-            if connection is None:
-                raise ConfigError(f"connection '{name}' is not configured")
-            clients[name] = IntacctClient(
-                connection.credentials(),
-                timeout=connection.timeout_seconds,
-                retry=RetryPolicy(max_attempts=connection.max_retries + 1),
-                on_call=calls,
-                on_retry=retrying,
-            )
-        return clients[name]
-
-    return get
-
-
 class SyncLocked(ConfigError):
     """Another sync holds the lock of this state schema and connection."""
-
-
-class OverBudget(ConfigError):
-    """The run would spend more API transactions than --max-transactions allows."""
-
-
-class CallLog:
-    """Collects the client's API calls (redacted) until they are written to the warehouse."""
-
-    def __init__(self) -> None:
-        self._calls: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._sequence = 0
-        self.model_id: str | None = None
-
-    def __call__(self, call: ApiCall) -> None:
-        with self._lock:
-            self._sequence += 1
-            self._calls.append(
-                {
-                    "sequence": self._sequence,
-                    "model_id": self.model_id,
-                    "started_at": call.started_at.astimezone(UTC).replace(tzinfo=None),
-                    "duration_ms": round(call.duration_ms, 3),
-                    "url": call.url,
-                    "http_status": call.http_status,
-                    "outcome": str(call.outcome),
-                    "function_count": call.function_count,
-                    "attempt": call.attempt,
-                    "fault": call.fault,
-                    "error": call.error,
-                    "request_xml": call.request_xml,
-                    "response_xml": call.response_xml,
-                }
-            )
-
-    def drain(self) -> list[dict[str, Any]]:
-        with self._lock:
-            calls, self._calls = self._calls, []
-        return calls
-
-
-def _model_row(model: ModelResult) -> dict[str, Any]:
-    return {
-        "model_id": model.unique_id,
-        "name": model.name,
-        "object": model.object,
-        "mode": model.mode,
-        "status": "interrupted" if model.status == "interrupted" else "success" if model.ok else "error",
-        "message": model.message,
-        **{k: model.counts[k] for k in ("created", "updated", "cleared", "deleted", "unchanged")},
-        **{k: model.counts[k] for k in ("rejected", "failed", "pending", "dropped")},
-        "api_transactions": model.api_transactions,
-        "elapsed_seconds": round(model.elapsed_seconds, 3),
-        "timings": json.dumps(model.timings_json()),
-    }
 
 
 def _send_alerts(tables: StateTables, rules: list[AlertRule], result: RunResult) -> list[str]:
@@ -434,14 +473,3 @@ def _send_alerts(tables: StateTables, rules: list[AlertRule], result: RunResult)
         f"alert {d.alert}: {'sent' if d.delivered else 'NOT delivered'}{f' ({d.detail})' if d.detail else ''}"
         for d in deliveries
     ]
-
-
-def _summary(result: RunResult) -> str:
-    totals = result.totals()
-    return ", ".join(f"{k}={v}" for k, v in sorted(totals.items()) if v) or "nothing to do"
-
-
-def _by_model(problems: list[str], specs: list[SyncSpec]) -> list[str]:
-    """Problems grouped by model, in the models' order (each message starts `model '<name>'`)."""
-    order = {f"model '{spec.name}'": index for index, spec in enumerate(specs)}
-    return sorted(problems, key=lambda text: order.get(text.split(",", 1)[0].split(":", 1)[0], len(order)))

@@ -348,8 +348,34 @@ def _result(element: etree._Element, read_records: Records | None) -> FunctionRe
     )
 
 
+# The texts of an <error>: shown to the user unescaped (`ErrorDetail.text`), so scrubbed unescaped.
+_ERROR_TEXTS = frozenset({"errorno", "description", "description2", "correction"})
+_MAX_UNESCAPES = 8
+
+
+def _scrub_error_text(text: str, scrub: Callable[[str], str]) -> str:
+    """An error's text scrubbed at every level of escaping, and kept fully unescaped.
+
+    A gateway echoing the request in an error escapes its XML again, with its own writer (quotes
+    escaped where the request's writer left them): no single form of a secret matches what only shows
+    once the message is unescaped for the user. So the text is unescaped a level at a time, redacted
+    and scrubbed at each, until nothing is left to unescape.
+    """
+    text = scrub(redact(text))
+    for _ in range(_MAX_UNESCAPES):
+        unescaped = html.unescape(text)
+        if unescaped == text:
+            break
+        text = scrub(redact(unescaped))
+    return text
+
+
 def _scrub_element(element: etree._Element, scrub: Callable[[str], str]) -> None:
     """Scrub ``element``'s own text, tail and attribute values in place."""
+    if element.text and element.tag in _ERROR_TEXTS:
+        parent = element.getparent()
+        if parent is not None and parent.tag == "error":
+            element.text = _scrub_error_text(element.text, scrub)
     if element.text:
         text = scrub(element.text)
         if text != element.text:

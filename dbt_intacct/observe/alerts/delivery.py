@@ -92,10 +92,11 @@ def send(notification: Notification, *, retry_delay: float = RETRY_DELAY_SECONDS
         attempts=attempts,
         detail=scrubber.scrub("; ".join(details)),
     )
+    # For library callers: a sync tells the user of every delivery in its own summary (text and JSON).
     if result.delivered:
         log.info("alert '%s' (%s) sent: %s", result.alert, result.kind, result.detail)
     else:
-        log.warning("alert '%s' (%s) not delivered: %s", result.alert, result.kind, result.detail)
+        log.info("alert '%s' (%s) not delivered: %s", result.alert, result.kind, result.detail)
     return result
 
 

@@ -21,6 +21,11 @@ def save_states(tables: StateTables, target: str, run_id: str, states: Mapping[s
         return
     w = tables.warehouse
     names = ", ".join(w.literal(name) for name in states)
+    if tables.log is not None:  # append mode: the latest row per (target, alert) is its state
+        rows = [(target, name, state, run_id, now()) for name, state in states.items()]
+        tables.log.append(ALERT_STATE_TABLE, list(columns_of(ALERT_STATE_TABLE)), rows)
+        w.commit()
+        return
     w.execute(f"delete from {tables.alert_state} where target = {w.literal(target)} and alert in ({names})")
     written_at = now()
     w.insert_rows(
