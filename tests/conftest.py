@@ -14,6 +14,7 @@ from dbt_intacct.emulator.server import EmulatorServer
 from tests.support.project import DbtProject
 
 WAREHOUSES = ("duckdb", "postgres")
+SPARK_GROUP = "spark"
 
 
 def _dbt_variables() -> set[str]:
@@ -52,6 +53,18 @@ def emulator(emulator_server: EmulatorServer) -> Iterator[EmulatorAdmin]:
     admin.clear_faults()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test on Spark is marked `spark` and put in one xdist group (before pytest-xdist reads the
+    groups), so that one worker runs them all on its one SparkSession."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_spark = callspec is not None and callspec.params.get("warehouse") == "spark"
+        if on_spark or item.get_closest_marker("spark") is not None:
+            item.add_marker(pytest.mark.spark)
+            item.add_marker(pytest.mark.xdist_group(SPARK_GROUP))
+
+
 @pytest.fixture(params=WAREHOUSES)
 def warehouse(request: pytest.FixtureRequest) -> str:
     name = str(request.param)
@@ -60,10 +73,35 @@ def warehouse(request: pytest.FixtureRequest) -> str:
     return name
 
 
+@pytest.fixture(scope="session")
+def spark_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The worker's Spark directory (warehouse, Derby metastore): its SparkSession is started here, once."""
+    from tests.support import spark
+
+    home = tmp_path_factory.mktemp("spark")
+    spark.session(home)
+    return home
+
+
+@pytest.fixture
+def state_writes() -> str | None:
+    """The write strategy the project forces (`dbt_intacct_state_writes`); None: the warehouse's own.
+    A test runs in append mode with `@pytest.mark.parametrize("state_writes", ["append"])`."""
+    return None
+
+
 @pytest.fixture
 def project(
-    tmp_path: Path, warehouse: str, emulator: EmulatorAdmin, emulator_server: EmulatorServer
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    warehouse: str,
+    emulator: EmulatorAdmin,
+    emulator_server: EmulatorServer,
+    state_writes: str | None,
 ) -> Iterator[DbtProject]:
-    proj = DbtProject(tmp_path / "proj", warehouse, emulator_server.url)
+    spark_home = request.getfixturevalue("spark_home") if warehouse == "spark" else None
+    proj = DbtProject(
+        tmp_path / "proj", warehouse, emulator_server.url, state_writes=state_writes, spark_home=spark_home
+    )
     yield proj
     proj.drop_postgres_schemas()

@@ -92,7 +92,7 @@ def test_bad_credentials_stop_the_run_with_a_clear_message(
     setup_customers(project)
     project.write_intacct_yml(user_password="not-the-password")
     run = project.sync()
-    assert run.exit_code == 1, run.output
+    assert run.exit_code == 2, run.output  # a refused login is a configuration error
     assert "not-the-password" not in run.output
     assert "XL03000006" in run.output or "incorrect" in run.output.lower()
     assert emulator.records("CUSTOMER") == []
@@ -164,11 +164,14 @@ def test_plan_counts_and_samples_and_sends_nothing(project: DbtProject, emulator
     # Three writes and one page of record matching (upsert looks the three keys up in one query).
     assert model["api_transactions"] == 4
     assert "<CUSTOMERID>C1</CUSTOMERID>" in run.output
-    assert "Plan only: nothing was sent to Intacct." in run.output
-    assert emulator.stats()["requests"] == 0
+    assert "Plan only: nothing was written to Intacct." in run.output
+    # The plan read the company's definitions (the company check) and wrote nothing.
+    stats = emulator.stats()
+    assert stats["write_functions"] == 0 and stats["api_transactions"] == 0 and stats["requests"] > 0
     dry = project.sync("--dry-run")
     assert dry.model("intacct_customers")["planned"] == {"create": 3}
-    assert emulator.stats()["requests"] == 0
+    # The definitions are cached in the state schema: the dry run sends nothing at all.
+    assert emulator.stats()["requests"] == stats["requests"]
     # The plan's price is what the sync then spends, by Intacct's (the emulator's) own count.
     assert project.sync().exit_code == 0
     assert emulator.api_transactions() == 4
@@ -203,7 +206,7 @@ def test_debug_checks_everything(project: DbtProject, emulator: EmulatorAdmin) -
 
 
 def test_missing_manifest_says_what_to_run(project: DbtProject, emulator: EmulatorAdmin) -> None:
-    run = project.sync()
+    run = project.sync("--no-parse")  # without --no-parse, a missing manifest is parsed
     assert run.exit_code == 2
     assert "run `dbt build`" in run.output
 

@@ -78,7 +78,7 @@ def test_dbt_target_selects_the_target_and_the_flag_wins(
     run = project.cli("plan", env={"DBT_ENGINE_TARGET": "other", "DBT_TARGET": "dev"})
     assert run.exit_code == 0, run.output
     assert _planned(_results(results)) == {"create": 3}
-    assert emulator.stats()["requests"] == 0
+    assert emulator.stats()["write_functions"] == 0
 
 
 def test_dbt_project_dir_finds_the_project_from_another_directory(
@@ -94,7 +94,13 @@ def test_dbt_project_dir_finds_the_project_from_another_directory(
     # The flag wins over the variable.
     run = run_cli(["plan", "--project-dir", str(elsewhere)], cwd=elsewhere, env={"DBT_PROJECT_DIR": "/"})
     assert run.exit_code == 2
-    assert f"{elsewhere}/target/manifest.json does not exist" in run.output
+    said = " ".join(run.output.split())
+    assert f"{elsewhere} is not a dbt project: it has no dbt_project.yml" in said
+    assert "--project-dir" in said
+    # With --no-parse the manifest is read as found: the message names the file that is missing.
+    run = run_cli(["plan", "--no-parse", "--project-dir", str(elsewhere)], cwd=elsewhere)
+    assert run.exit_code == 2
+    assert f"{elsewhere}/target/manifest.json does not exist" in " ".join(run.output.split())
 
 
 def test_dbt_profiles_dir_holds_profiles_yml_and_intacct_yml(
@@ -139,10 +145,16 @@ def test_dbt_target_path_moves_the_manifest_read_and_the_results_written(
     assert report.exit_code == 0, report.output
     assert (project.root / "build_out" / "intacct_report.html").is_file()
 
-    # The flag wins over the variable.
+    # The flag wins over the variable: the project is parsed into `nowhere/` and the results land there.
     run = project.cli("plan", "--target-path", "nowhere", env=env)
+    assert run.exit_code == 0, run.output
+    assert (project.root / "nowhere" / "manifest.json").is_file()
+    assert _planned(_results(project.root / "nowhere" / "intacct_run_results.json")) == {}
+    assert not (project.root / "build_out" / "intacct_run_results.json").exists()
+    # --no-parse reads the manifest as found: none in `other_dir/`.
+    run = project.cli("plan", "--no-parse", "--target-path", "other_dir", env=env)
     assert run.exit_code == 2
-    assert "nowhere/manifest.json does not exist" in " ".join(run.output.split())
+    assert "other_dir/manifest.json does not exist" in " ".join(run.output.split())
 
 
 def test_dbt_full_refresh_and_dbt_log_format(duckdb_project: DbtProject, emulator: EmulatorAdmin) -> None:
@@ -160,5 +172,5 @@ def test_dbt_full_refresh_and_dbt_log_format(duckdb_project: DbtProject, emulato
     for log_format in ("default", "debug", "TEXT"):
         run = project.cli("plan", env={"DBT_LOG_FORMAT": log_format})
         assert run.exit_code == 0, run.output
-        assert "Plan only: nothing was sent to Intacct." in run.output
+        assert "Plan only: nothing was written to Intacct." in run.output
         assert _planned(_results(project.root / "target" / "intacct_run_results.json")) == {}

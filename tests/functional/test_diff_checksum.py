@@ -1,4 +1,5 @@
-"""Postgres proves an unchanged model unchanged by a checksum, and carries md5 states over to hash64.
+"""Postgres proves an unchanged model unchanged by a checksum; states an older version hashed (md5, or
+hash64 on Postgres) are carried over to canonical row hashes without a call.
 
 DuckDB checks the keys alone (the last test): when they agree, the keys are not counted and the join is
 an inner one.
@@ -40,7 +41,7 @@ def test_an_unchanged_model_skips_the_join_and_a_change_does_not(
     assert first.exit_code == 0, first.output
     assert first.model(MODEL)["diff"] == {
         "method": "full join",
-        "row_hash": "hash64",
+        "row_hash": "canonical",
         "hashes_carried_over": 0,
     }
     before = emulator.stats()["requests"]
@@ -148,8 +149,8 @@ def test_an_insert_only_model_compares_its_keys(project: DbtProject, emulator: E
     assert added.counts(MODEL)["created"] == 1 and added.counts(MODEL)["unchanged"] == 3
 
 
-def _write_md5_hashes(project: DbtProject) -> int:
-    """Rewrite the model's state hashes as md5, as a version before hash64 wrote them."""
+def _write_legacy_hashes(project: DbtProject, scheme: str) -> int:
+    """Rewrite the model's state hashes as an older version wrote them (`scheme`: md5 or hash64)."""
     args = DbtArgs(project_dir=project.root, profiles_dir=project.root)
     specs = [s for s in SyncTask(SyncOptions(dbt=args), SilentProgress()).load_specs() if s.name == MODEL]
     with Warehouse(args).open() as w:
@@ -157,60 +158,76 @@ def _write_md5_hashes(project: DbtProject) -> int:
         assert not problems
         spec = model.spec
         state = w.relation(w.target_database, f"{w.target_schema}_intacct", STATE_TABLE)
-        md5 = w.render(
+        old = w.render(
             "dbt_intacct__row_hash",
             columns=list(model.hash_columns),
             fingerprint=spec.fingerprint,
             prefix="src.",
+            key_columns=list(spec.primary_key),
+            scheme=scheme,
         )
         key = w.render("dbt_intacct__row_key", columns=list(spec.primary_key), prefix="src.")
         w.execute(
-            f"update {state} st set row_hash = {md5} from {model.relation} src "
+            f"update {state} as st set row_hash = {old} from {model.relation} src "
             f"where st.model_id = {w.literal(spec.model_id)} and st.row_key = {key}"
         )
         w.commit()
-        return int(w.fetch_small(f"select count(*) from {state} where length(row_hash) = 32")[0][0])
+        return int(w.fetch_small(f"select count(*) from {state} where row_hash not like 'c1:%'")[0][0])
 
 
-@postgres_only
-def test_md5_hashes_of_an_older_version_are_carried_over_without_a_call(
-    project: DbtProject, emulator: EmulatorAdmin
+@pytest.mark.parametrize(
+    ("warehouse", "scheme"),
+    [("duckdb", "md5"), ("postgres", "hash64"), ("postgres", "md5")],
+    indirect=["warehouse"],
+)
+def test_row_hashes_of_an_older_version_are_carried_over_without_a_call(
+    project: DbtProject, emulator: EmulatorAdmin, scheme: str
 ) -> None:
     setup_customers(project)
     assert project.sync().exit_code == 0
-    assert _write_md5_hashes(project) == 3
+    assert _write_legacy_hashes(project, scheme) == 3
     # Since that older sync: C2 renamed, C3 left the model (delete: nothing keeps its state).
     _rebuild(
         project,
         "select code, case when code = 'C2' then 'Blue SA' else name end as name, email, city, segment "
         "from {{ ref('crm_customers') }} where code <> 'C3'",
     )
-    # A plan writes nothing: it compares with md5, and finds the one change.
-    plan = project.plan()
-    assert plan.exit_code == 0, plan.output
-    assert plan.model(MODEL)["diff"] == {"method": "full join", "row_hash": "md5", "hashes_carried_over": 0}
-    assert plan.model(MODEL)["planned"] == {"update": 1}
+    legacy = {"duckdb": "md5", "postgres": "hash64"}[project.warehouse]
+    if scheme == legacy:
+        # A plan writes nothing: it compares with the older version's hash, and finds the one change.
+        plan = project.plan()
+        assert plan.exit_code == 0, plan.output
+        assert plan.model(MODEL)["diff"] == {
+            "method": "full join",
+            "row_hash": scheme,
+            "hashes_carried_over": 0,
+        }
+        assert plan.model(MODEL)["planned"] == {"update": 1}
     assert project.query(
-        f"select count(*) from {project.state_schema}.intacct_state where length(row_hash) = 32"
+        f"select count(*) from {project.state_schema}.intacct_state where row_hash not like 'c1:%'"
     ) == [(3,)]
     before = emulator.stats()["requests"]
     run = project.sync()
     assert run.exit_code == 0, run.output
-    assert run.model(MODEL)["diff"] == {"method": "full join", "row_hash": "hash64", "hashes_carried_over": 3}
+    assert run.model(MODEL)["diff"] == {
+        "method": "full join",
+        "row_hash": "canonical",
+        "hashes_carried_over": 3,
+    }
     assert run.counts(MODEL)["updated"] == 1 and run.counts(MODEL)["unchanged"] == 1
     assert emulator.stats()["requests"] - before == 2  # a session, then C2's update: nothing for C1
     assert customers_by_id(emulator)["C2"]["NAME"] == "Blue SA"
     hashes = dict(project.query(f"select row_key, row_hash from {project.state_schema}.intacct_state"))
     assert hashes["C3"] == "md5 hash not carried over"
-    assert all(len(hashes[k]) <= 20 and int(hashes[k]) for k in ("C1", "C2"))
+    assert all(hashes[k].startswith("c1:") and len(hashes[k]) == 35 for k in ("C1", "C2"))
     # C3 left the model under `delete: nothing`: its state row stays 'ok', so the counts cannot agree
     # and every run joins (finding nothing to send).
     settled = project.sync()
     assert settled.model(MODEL)["diff"]["method"] == "full join"
     assert settled.counts(MODEL)["unchanged"] == 2
     assert emulator.stats()["requests"] - before == 2
-    # C3 back as it was: its old hash was not carried over, so it is sent once more; then the checksum
-    # proves the model unchanged.
+    # C3 back as it was: its old hash was not carried over, so it is sent once more; then the check
+    # proves the model unchanged (Postgres) or its keys the same (DuckDB).
     _rebuild(
         project,
         "select code, case when code = 'C2' then 'Blue SA' else name end as name, email, city, segment "
@@ -220,7 +237,8 @@ def test_md5_hashes_of_an_older_version_are_carried_over_without_a_call(
     assert back.exit_code == 0, back.output
     assert back.counts(MODEL)["updated"] == 1 and back.counts(MODEL)["unchanged"] == 2
     last = project.sync()
-    assert last.model(MODEL)["diff"] == {"method": "checksum", "row_hash": "hash64", "hashes_carried_over": 0}
+    method = "checksum" if project.warehouse == "postgres" else "join"
+    assert last.model(MODEL)["diff"] == {"method": method, "row_hash": "canonical", "hashes_carried_over": 0}
     assert last.counts(MODEL)["unchanged"] == 3
 
 
@@ -229,7 +247,7 @@ def test_duckdb_checks_the_keys_alone(project: DbtProject, emulator: EmulatorAdm
     setup_customers(project)
     assert project.sync().model(MODEL)["diff"] == {
         "method": "full join",
-        "row_hash": "md5",
+        "row_hash": "canonical",
         "hashes_carried_over": 0,
     }
     before = emulator.stats()["requests"]

@@ -13,14 +13,18 @@ from tests.functional.test_sync_money_objects import JOURNAL_LINES, setup_journa
 from tests.support.project import DbtProject
 
 
-@pytest.mark.parametrize("fault", ["drop_after_commit", "http_524_after_commit"])
+@pytest.mark.parametrize(
+    ("fault", "state_writes"),
+    [("drop_after_commit", None), ("http_524_after_commit", None), ("drop_after_commit", "append")],
+)
 def test_a_lost_answer_is_resolved_by_the_next_run_without_a_second_write(
     project: DbtProject, emulator: EmulatorAdmin, fault: str
 ) -> None:
     setup_customers(project)
     project.write_intacct_yml(max_retries=0)  # give up at once, as a process that died mid-request would
-    # Request 1 is the login, 2 the upsert's lookup, 3 the batch of creates: it is applied, its answer lost.
-    emulator.set_faults({fault: {"skip": 2, "next": 1}})
+    # Request 1 is the login, 2 the company check's lookup of CUSTOMER, 3 the upsert's lookup, 4 the batch
+    # of creates: it is applied, its answer lost.
+    emulator.set_faults({fault: {"skip": 3, "next": 1}})
     run = project.sync()
     assert run.exit_code == 1, run.output
     assert run.counts("intacct_customers")["pending"] == 3
@@ -37,12 +41,14 @@ def test_a_lost_answer_is_resolved_by_the_next_run_without_a_second_write(
     assert {k: (v["status"], v["recordno"]) for k, v in state.items()} == {k: ("ok", by_id[k]) for k in by_id}
 
 
+@pytest.mark.parametrize("state_writes", [None, "append"], ids=["default", "append"])
 def test_an_intent_left_open_is_resent_with_the_same_controlid(
     project: DbtProject, emulator: EmulatorAdmin
 ) -> None:
     setup_journal(project)
     project.write_intacct_yml(max_retries=0)
-    emulator.set_faults({"drop_after_commit": {"skip": 1, "next": 1}})  # the first write's answer is lost
+    # After the login and the company check's lookup of GLBATCH, the first write's answer is lost.
+    emulator.set_faults({"drop_after_commit": {"skip": 2, "next": 1}})
     first = project.sync()
     assert first.exit_code == 1, first.output
     state = project.state("intacct_journal_entries")
@@ -61,12 +67,13 @@ def test_an_intent_left_open_is_resent_with_the_same_controlid(
     assert Counter(b["BATCH_TITLE"] for b in emulator.records("GLBATCH")) == titles
 
 
+@pytest.mark.parametrize("state_writes", [None, "append"], ids=["default", "append"])
 def test_a_pending_row_that_left_the_model_is_still_resolved(
     project: DbtProject, emulator: EmulatorAdmin
 ) -> None:
     setup_journal(project)
     project.write_intacct_yml(max_retries=0)
-    emulator.set_faults({"drop_after_commit": {"skip": 1, "next": 1}})
+    emulator.set_faults({"drop_after_commit": {"skip": 2, "next": 1}})  # after the login and the lookup
     assert project.sync().exit_code == 1
     # JE-2 leaves the model before the next run; its open intent must still be settled.
     project.seed("je_lines", "\n".join(JOURNAL_LINES.splitlines()[:3]) + "\n")

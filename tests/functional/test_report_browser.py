@@ -232,3 +232,67 @@ def test_the_network_check_sees_a_page_that_fetches(browser: WebDriver, tmp_path
         server.server_close()
     assert pixel in urls
     assert "/pixel.png" in _Pixel.requests
+
+
+def test_at_1280_px_nothing_scrolls_sideways_and_every_count_is_on_screen(
+    browser: WebDriver, tmp_path: Path
+) -> None:
+    # Run ids as the tool makes them, model names as long as projects name them.
+    runs = [
+        replace(
+            detail,
+            run=replace(
+                detail.run,
+                run_id=f"20261205T08254{index}Z-1a2b3c4d",
+                models=tuple(replace(m, name=f"{m.name}_from_the_crm_nightly") for m in detail.run.models),
+            ),
+        )
+        for index, detail in enumerate(realistic_runs())
+    ]
+    page = tmp_path / "report.html"
+    page.write_text(render_report(runs, generated_at=GENERATED), encoding="utf-8")
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False},
+    )
+    try:
+        open_page(browser, page)
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= 1280
+        overflowing = browser.execute_script(
+            "return [...document.querySelectorAll('table, .calls')]"
+            ".filter(t => t.offsetParent && t.scrollWidth > t.parentElement.clientWidth)"
+            ".map(t => t.id || t.className)"
+        )
+        assert overflowing == []
+        newest = browser.find_elements(By.CSS_SELECTOR, "section.run")[0]
+        for table in (
+            browser.find_element(By.ID, "runs"),
+            newest.find_element(By.CSS_SELECTOR, "table.models"),
+        ):
+            headers = {h.text: h for h in table.find_elements(By.TAG_NAME, "th")}
+            for name in ("Failed", "Pending", "API txns"):
+                right = browser.execute_script(
+                    "return arguments[0].getBoundingClientRect().right", headers[name]
+                )
+                assert headers[name].is_displayed() and right <= 1280, (name, right)
+
+        # The run stopped by a refused login says why, in the overview and on its own line.
+        login = next(
+            row
+            for row in browser.find_elements(By.CSS_SELECTOR, "#runs tbody tr")
+            if row.find_element(By.TAG_NAME, "a").text == "20261205T082546Z-1a2b3c4d"
+        )
+        assert (
+            "Intacct refused the login (XL03000006)" in login.find_element(By.CSS_SELECTOR, "td.reason").text
+        )
+        section = browser.find_element(By.ID, login.get_attribute("data-run"))
+        assert "Intacct refused the login" in section.find_element(By.CSS_SELECTOR, "summary .reason").text
+
+        # API calls name their model and functions.
+        call = newest.find_elements(By.CSS_SELECTOR, "details.call summary")[2]
+        assert "intacct_customers_from_the_crm_nightly" in call.text and "create CUSTOMER" in call.text
+    finally:
+        browser.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1, "mobile": False},
+        )

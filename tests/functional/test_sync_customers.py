@@ -8,6 +8,7 @@ import pytest
 
 from dbt_intacct.emulator.admin import EmulatorAdmin
 from tests.support.project import DbtProject
+from tests.support.spark import WITH_SPARK
 
 CUSTOMERS = """\
 code,name,email,city,segment
@@ -54,6 +55,7 @@ def customers_by_id(emulator: EmulatorAdmin) -> dict[str, dict]:
     return {r["CUSTOMERID"]: r for r in emulator.records("CUSTOMER")}
 
 
+@pytest.mark.parametrize("warehouse", WITH_SPARK, indirect=True)
 def test_first_sync_creates_every_row_and_a_second_sends_nothing(
     project: DbtProject, emulator: EmulatorAdmin
 ) -> None:
@@ -81,6 +83,7 @@ def test_first_sync_creates_every_row_and_a_second_sends_nothing(
     assert after["requests"] == before["requests"], "an unchanged model must not call Intacct at all"
 
 
+@pytest.mark.parametrize("state_writes", [None, "append"])
 def test_changing_one_row_sends_exactly_one_update(project: DbtProject, emulator: EmulatorAdmin) -> None:
     setup_customers(project)
     assert project.sync().exit_code == 0
@@ -99,7 +102,9 @@ def test_changing_one_row_sends_exactly_one_update(project: DbtProject, emulator
     assert customers_by_id(emulator)["C2"]["DISPLAYCONTACT"]["MAILADDRESS"]["CITY"] == "Marseille"
 
 
-@pytest.mark.parametrize("delete", ["nothing", "clear", "delete"])
+@pytest.mark.parametrize(
+    ("delete", "state_writes"), [("nothing", None), ("clear", None), ("delete", None), ("delete", "append")]
+)
 def test_a_removed_row_gets_its_delete_behaviour(
     project: DbtProject, emulator: EmulatorAdmin, delete: str
 ) -> None:

@@ -1,4 +1,5 @@
-"""The five objects that carry money, end to end on DuckDB and Postgres, through the emulator over HTTP."""
+"""The five objects that carry money, end to end on DuckDB and Postgres (journal entries on Spark too),
+through the emulator over HTTP."""
 
 from __future__ import annotations
 
@@ -15,7 +16,13 @@ from tests.support.project import DbtProject
 
 def lines_sql(project: DbtProject, fields: dict[str, str], order_by: str, as_json_text: bool = False) -> str:
     """An aggregate of one struct per line, as each warehouse holds arrays: a DuckDB LIST of STRUCT,
-    a Postgres jsonb array, or (as_json_text) a JSON string on either."""
+    a Postgres jsonb array, a Spark ARRAY<STRUCT<...>>, or (as_json_text) a JSON string on any."""
+    if project.warehouse == "spark":
+        # collect_list keeps no order: (order key, line) structs are sorted, then the lines kept.
+        named = ", ".join(f"'{k}', {v.replace(' as varchar)', ' as string)')}" for k, v in fields.items())
+        line = f"struct({order_by} as o, named_struct({named}) as l)"
+        aggregate = f"transform(array_sort(collect_list({line})), x -> x.l)"
+        return f"to_json({aggregate})" if as_json_text else aggregate
     if project.warehouse == "duckdb":
         struct = "struct_pack(" + ", ".join(f"{k} := {v}" for k, v in fields.items()) + ")"
         aggregate = f"list({struct} order by {order_by})"
@@ -82,7 +89,11 @@ def setup_journal(project: DbtProject, csv: str = JOURNAL_LINES, json_text: bool
     project.build()
 
 
-@pytest.mark.parametrize("json_text", [False, True], ids=["native_array", "json_string"])
+@pytest.mark.parametrize(
+    ("json_text", "state_writes"),
+    [(False, None), (True, None), (False, "append")],
+    ids=["native_array", "json_string", "native_array-append"],
+)
 def test_journal_entries_post_once_with_derived_debits_and_credits(
     project: DbtProject, emulator: EmulatorAdmin, json_text: bool
 ) -> None:

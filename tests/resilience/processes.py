@@ -180,6 +180,11 @@ def build_released(project: DbtProject) -> None:
     one process hold a file, and the sync under test runs in another.
     """
     project.build()
+    release_duckdb(project)
+
+
+def release_duckdb(project: DbtProject) -> None:
+    """Let go of the DuckDB file dbt-duckdb keeps open after a command run in this process."""
     if project.warehouse != "duckdb":
         return
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager

@@ -4,6 +4,8 @@ followed by a rerun that converges: every row once in Intacct, the state saying 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
 import re
 import signal
@@ -81,6 +83,8 @@ def test_a_signal_mid_send_records_an_interrupted_run_with_its_true_counts(
     sync.signal(signal_number)
     assert sync.wait(120) == exit_code, sync.output + sync.stderr
     assert "Traceback" not in sync.stderr, sync.stderr
+    # Nothing but the tool's console: no leaked semaphore from a multiprocessing lock, no raw logging.
+    assert "resource_tracker" not in sync.stderr and "leaked" not in sync.stderr, sync.stderr
     admin.clear_faults()
 
     (run_id, status, message), *_ = _runs(project)
@@ -118,3 +122,19 @@ def test_a_killed_sync_is_marked_abandoned_by_the_next(project: DbtProject, admi
     assert "ended without recording the end of the run" in str(runs[0][2])
     verdict = verify(dataset, admin.records("CUSTOMER"), admin.records("GLBATCH"), state_rows(project))
     assert verdict.ok, verdict.describe()
+
+
+def test_a_killed_sync_leaves_no_leaked_semaphore_warning(project: DbtProject, admin: EmulatorAdmin) -> None:
+    """`kill -9 PID` (or the OOM killer) ends the sync's process alone: nothing it leaves behind prints to
+    the user's terminal (a multiprocessing lock would be a semaphore that its resource tracker reports as
+    leaked)."""
+    _dataset(project)
+    admin.set_faults(latency_ms=150)
+    sync = SyncProcess(project).start()
+    assert sync.wait_for_line(ACKNOWLEDGED, 300) is not None, sync.output + sync.stderr
+    os.kill(sync.pid, signal.SIGKILL)
+    assert sync.wait(60) == -signal.SIGKILL
+    admin.clear_faults()
+    with contextlib.suppress(ProcessLookupError):  # anything the sync started and left running
+        os.killpg(sync.pid, signal.SIGKILL)
+    assert "resource_tracker" not in sync.stderr and "leaked" not in sync.stderr, sync.stderr

@@ -165,11 +165,11 @@ def leftovers(
 
 def test_the_failing_runs_failed_as_intended(leftovers: Leftovers) -> None:
     codes, out = leftovers.exit_codes, leftovers.outputs
-    assert codes["wrong user password"] == 1, out["wrong user password: stdout"]
+    assert codes["wrong user password"] == 2, out["wrong user password: stdout"]  # configuration
     assert (
         "XL03000006" in out["wrong user password: stdout"] or "refused" in out["wrong user password: stdout"]
     )
-    assert codes["wrong sender password"] == 1
+    assert codes["wrong sender password"] == 2
     assert codes["transient faults until retries run out"] == 1
     assert codes["a session that stays expired"] == 1
     assert codes["a response with a DTD"] == 1

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import http.client
 import re
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +24,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 _SESSION_ID = re.compile(rb"<sessionid>([^<]+)</sessionid>")
+# A getAPISession answer: the session and the entity it is logged in to (empty: the top level).
+_API_SESSION = re.compile(
+    rb"<api>\s*<sessionid>([^<]+)</sessionid>.*?<locationid(?:\s*/>|>([^<]*)</locationid>)", re.DOTALL
+)
 _CONTROL_ID = re.compile(rb"<control>.*?<controlid>([^<]*)</controlid>", re.DOTALL)
 
 
@@ -44,13 +50,25 @@ class Exchange:
 class Spoil:
     """What to do instead of a plain forward: `body`/`status` replace the emulator's answer (or
     `transform` rewrites it); `cut` closes the connection without an answer, "before" forwarding
-    (nothing applied) or "after" it."""
+    (nothing applied) or "after" it.
+
+    The hostile gateway's extras: `forward=False` answers without forwarding (nothing applied);
+    `headers` are sent with the answer; `drip` sends it one byte every `drip` seconds (a Content-Length
+    body that trickles in); `reset` ends a cut with a TCP reset rather than a clean close; `before` runs
+    just before the request is forwarded; `hold` is waited on (up to 600 s) before the answer is handed
+    back, so a test can act while the request is known to be applied and unanswered."""
 
     body: bytes | None = None
     status: int = 200
     cut: str | None = None  # None | "before" | "after"
     name: str = "tampered"
     transform: Callable[[bytes], bytes] | None = None  # rewrites the emulator's answer
+    forward: bool = True
+    headers: tuple[tuple[str, str], ...] = ()
+    drip: float = 0.0
+    reset: bool = False
+    before: Callable[[], None] | None = None
+    hold: threading.Event | None = None
 
 
 Tamper = Callable[[int, bytes], Spoil | None]  # (exchange number, request body) -> what to do
@@ -71,6 +89,7 @@ class WireTap:
         self._lock = threading.Condition()
         self._exchanges: list[Exchange] = []
         self.session_ids: set[str] = set()  # every session ID the gateway handed out, for the secrets test
+        self.session_entities: dict[str, str] = {}  # session ID -> the entity it is logged in to ("" top)
         tap = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -115,6 +134,12 @@ class WireTap:
         with self._lock:
             return list(self._exchanges)
 
+    def entity_of(self, exchange: Exchange) -> str | None:
+        """The entity whose session sent a session-authenticated request ("" top level; None: unknown)."""
+        found = _SESSION_ID.search(exchange.body)
+        with self._lock:
+            return None if found is None else self.session_entities.get(found.group(1).decode("utf-8"))
+
     def in_flight(self) -> list[Exchange]:
         """Requests received whose answer has not been handed back yet."""
         with self._lock:
@@ -156,9 +181,14 @@ class WireTap:
         spoil = self.tamper(exchange.number, body) if self.tamper else None
         if spoil is not None and spoil.cut == "before":
             self._note(replace(exchange, delivered_at=time.monotonic(), tampered=spoil.name))
-            handler.close_connection = True
+            _cut(handler, spoil.reset)
             return
-        upstream = self._upstream(handler, body)
+        if spoil is not None and spoil.before is not None:
+            spoil.before()
+        if spoil is not None and not spoil.forward:
+            upstream: tuple[int, dict[str, str], bytes] | None = (spoil.status, {}, spoil.body or b"")
+        else:
+            upstream = self._upstream(handler, body)
         if upstream is None:
             # The emulator closed the connection without an answer (its drop_after_commit fault, or it
             # died mid-request): the client sees the same.
@@ -169,16 +199,21 @@ class WireTap:
         for session_id in _SESSION_ID.findall(answer):
             with self._lock:
                 self.session_ids.add(session_id.decode("utf-8", "replace"))
+        for session_id, entity in _API_SESSION.findall(answer):
+            with self._lock:
+                self.session_entities[session_id.decode("utf-8", "replace")] = entity.decode("utf-8")
         if spoil is not None:
+            if spoil.hold is not None:
+                spoil.hold.wait(600)
             if spoil.cut == "after":
                 self._note(replace(exchange, delivered_at=time.monotonic(), tampered=spoil.name))
-                handler.close_connection = True
+                _cut(handler, spoil.reset)
                 return
             if spoil.transform is not None:
                 answer = spoil.transform(answer)
             else:
                 status, answer = spoil.status, spoil.body if spoil.body is not None else answer
-            headers = {"Content-Type": "text/xml; charset=UTF-8"}
+            headers = {"Content-Type": "text/xml; charset=UTF-8", **dict(spoil.headers)}
         try:
             handler.send_response(status)
             for name, value in headers.items():
@@ -192,7 +227,14 @@ class WireTap:
                     handler.send_header(name, value)
             handler.send_header("Content-Length", str(len(answer)))
             handler.end_headers()
-            handler.wfile.write(answer)
+            if spoil is not None and spoil.drip:
+                handler.wfile.flush()
+                for offset in range(len(answer)):
+                    handler.wfile.write(answer[offset : offset + 1])
+                    handler.wfile.flush()
+                    time.sleep(spoil.drip)
+            else:
+                handler.wfile.write(answer)
             handler.wfile.flush()
         except OSError:
             handler.close_connection = True  # the client is gone (killed): the answer is lost
@@ -225,3 +267,12 @@ class WireTap:
             return None
         finally:
             connection.close()
+
+
+def _cut(handler: BaseHTTPRequestHandler, reset: bool) -> None:
+    """Close the client's connection without an answer: cleanly, or with a TCP reset (RST)."""
+    handler.close_connection = True
+    if reset:
+        # SO_LINGER on, timeout 0: close() sends RST instead of FIN.
+        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        handler.connection.close()

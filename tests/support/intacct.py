@@ -29,8 +29,11 @@ def endpoint_of(emulator: EmulatorAdmin) -> str:
     return str(emulator.health()["url"])
 
 
-def create_customer_directly(emulator: EmulatorAdmin, customer_id: str, name: str) -> None:
-    """Create a customer the way a person or another integration would, before dbt-intacct runs."""
+def create_customer_directly(
+    emulator: EmulatorAdmin, customer_id: str, name: str, entity: str | None = None
+) -> None:
+    """Create a customer the way a person or another integration would, before dbt-intacct runs (in
+    `entity`'s session when given: the customer is private to that entity)."""
     body = etree.fromstring(
         "<create><CUSTOMER><CUSTOMERID/><NAME/><DISPLAYCONTACT><PRINTAS/></DISPLAYCONTACT></CUSTOMER></create>"
     )
@@ -38,6 +41,8 @@ def create_customer_directly(emulator: EmulatorAdmin, customer_id: str, name: st
     body.find("CUSTOMER/NAME").text = name  # type: ignore[union-attr]
     body.find("CUSTOMER/DISPLAYCONTACT/PRINTAS").text = name  # type: ignore[union-attr]
     with demo_client(endpoint_of(emulator)) as client:
-        results = client.execute([Function(controlid=f"seed-{customer_id}", body=body)], uniqueid=False)
+        results = client.for_entity(entity).execute(
+            [Function(controlid=f"seed-{customer_id}", body=body)], uniqueid=False
+        )
     (result,) = results.values()
     assert result.ok, result.message

@@ -1,4 +1,4 @@
-"""A throwaway dbt project on real DuckDB or real Postgres, built with real dbt, synced with the real CLI."""
+"""A throwaway dbt project on DuckDB, Postgres or Spark, built with real dbt, synced with the real CLI."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from dbt_intacct.cli import main
+from tests.support import spark
 
 POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
 
@@ -38,9 +39,22 @@ class SyncRun:
 class DbtProject:
     """A dbt project in a temporary directory, with a profile for one warehouse and an intacct.yml."""
 
-    def __init__(self, root: Path, warehouse: str, endpoint: str, *, name: str = "proj") -> None:
+    def __init__(
+        self,
+        root: Path,
+        warehouse: str,
+        endpoint: str,
+        *,
+        name: str = "proj",
+        state_writes: str | None = None,
+        spark_home: Path | None = None,
+    ) -> None:
+        """`spark_home`: the directory of the worker's SparkSession (warehouse, metastore), for "spark"."""
+        if warehouse == "spark" and spark_home is None:
+            raise ValueError("a Spark project needs the worker's spark_home (the `spark_home` fixture)")
         self.root = root
         self.warehouse = warehouse
+        self.spark_home = spark_home
         self.endpoint = endpoint
         self.name = name
         self.schema = f"t_{uuid.uuid4().hex[:10]}"
@@ -58,14 +72,22 @@ class DbtProject:
                     +materialized: table
                 """
             )
+            + (f"vars:\n  dbt_intacct_state_writes: {state_writes}\n" if state_writes else "")
         )
         self.write_profiles()
         self.write_intacct_yml()
+        if warehouse == "spark":
+            (root / "macros").mkdir(exist_ok=True)
+            (root / "macros" / "spark_seeds.sql").write_text(spark.SEED_MACRO)
 
     # -- files --------------------------------------------------------------------------------------
     def write_profiles(self) -> None:
+        output: dict[str, Any]
         if self.warehouse == "duckdb":
             output = {"type": "duckdb", "path": str(self.root / "warehouse.duckdb"), "threads": 1}
+        elif self.warehouse == "spark":
+            assert self.spark_home is not None
+            output = spark.profile_output(self.spark_home, self.schema)
         else:
             output = {
                 "type": "postgres",
@@ -125,15 +147,25 @@ class DbtProject:
                 [*args, "--project-dir", str(self.root), "--profiles-dir", str(self.root), "--quiet"]
             )
         if not result.success:
-            raise AssertionError(f"dbt {' '.join(args)} failed: {result.exception}")
+            failed = [
+                f"{r.node.name}: {r.message}"
+                for r in getattr(result.result, "results", None) or []
+                if str(r.status) in {"error", "fail"}
+            ]
+            raise AssertionError(f"dbt {' '.join(args)} failed: {result.exception or '; '.join(failed)}")
 
     def build(self) -> None:
         self.dbt("build")
 
-    def cli(self, *args: str, env: Mapping[str, str | None] | None = None) -> Result:
-        """The CLI in the project, with its directory and profiles named by flags."""
+    def cli(
+        self, *args: str, env: Mapping[str, str | None] | None = None, input: str | None = None
+    ) -> Result:
+        """The CLI in the project, with its directory and profiles named by flags (`input`: its stdin)."""
         return run_cli(
-            [*args, "--project-dir", str(self.root), "--profiles-dir", str(self.root)], cwd=self.root, env=env
+            [*args, "--project-dir", str(self.root), "--profiles-dir", str(self.root)],
+            cwd=self.root,
+            env=env,
+            input=input,
         )
 
     def sync(self, *args: str, command: str = "sync", env: Mapping[str, str | None] | None = None) -> SyncRun:
@@ -142,6 +174,7 @@ class DbtProject:
         results = json.loads(path.read_text()) if path.exists() and result.exit_code != 2 else {}
         if path.exists():
             path.unlink()
+        check_counts_add_up(results, result.output)
         return SyncRun(exit_code=result.exit_code, output=result.output, results=results)
 
     def plan(self, *args: str, env: Mapping[str, str | None] | None = None) -> SyncRun:
@@ -154,6 +187,9 @@ class DbtProject:
 
             with duckdb.connect(str(self.root / "warehouse.duckdb")) as con:
                 return [tuple(r) for r in con.execute(sql).fetchall()]
+        if self.warehouse == "spark":
+            assert self.spark_home is not None
+            return [tuple(r) for r in spark.session(self.spark_home).sql(sql).collect()]
         import psycopg2
 
         with psycopg2.connect(**POSTGRES) as con, con.cursor() as cur:
@@ -181,16 +217,44 @@ class DbtProject:
         }
 
     def drop_postgres_schemas(self) -> None:
-        if self.warehouse != "postgres":
+        """Drop the project's schemas where they outlive the test's directory (Postgres, Spark)."""
+        if self.warehouse == "duckdb":
             return
-        for schema in (self.schema, self.state_schema):
-            self.query(f'drop schema if exists "{schema}" cascade')
+        quote = "`" if self.warehouse == "spark" else '"'
+        for schema in (self.schema, self.state_schema):  # cascade: append mode's views too
+            self.query(f"drop schema if exists {quote}{schema}{quote} cascade")
 
 
-def run_cli(args: Sequence[str], *, cwd: Path, env: Mapping[str, str | None] | None = None) -> Result:
-    """`dbt-intacct ARGS` in-process from `cwd`, with `env` added to (None: removed from) the environment."""
+def check_counts_add_up(results: Mapping[str, Any], output: str) -> None:
+    """Every model that ran to its end accounts for each of its rows and of the rows that left it: the
+    outcomes (a plan: the rows counted plus the functions planned) sum to `rows.in_model + rows.left`,
+    plus the rows with two outcomes (an open intent resent, then a new change sent)."""
+    plan = results.get("metadata", {}).get("command") == "plan"
+    for model in results.get("results", []):
+        rows = model.get("rows")
+        if model["status"] != "success" or not rows:
+            continue
+        outcomes = sum(n for k, n in model["counts"].items() if k != "resent")
+        if plan:
+            outcomes += sum(n for k, n in model["planned"].items() if k != "resend")
+        expected = rows["in_model"] + rows["left"] + rows["twice"]
+        assert outcomes == expected, (
+            f"{model['name']}: the counts {model['counts']} (planned {model['planned']}) add up to "
+            f"{outcomes}, not {expected} ({rows}):\n{output}"
+        )
+
+
+def run_cli(
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str | None] | None = None,
+    input: str | None = None,
+) -> Result:
+    """`dbt-intacct ARGS` in-process from `cwd`, with `env` added to (None: removed from) the environment
+    and `input` on its stdin."""
     with _cwd(cwd):
-        return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+        return CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
 
 
 @contextmanager

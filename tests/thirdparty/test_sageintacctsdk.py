@@ -28,17 +28,20 @@ DEMO = {
 URL_ATTRIBUTE = "_ApiBase__api_url"
 
 
-def connect(url: str, **overrides: str) -> SageIntacctSDK:
-    """A SageIntacctSDK whose every API object talks to ``url``."""
+def connect(
+    url: str, entity_id: str | None = None, show_private: bool = False, **overrides: str
+) -> SageIntacctSDK:
+    """A SageIntacctSDK whose every API object talks to ``url``, logged in to ``entity_id`` (the SDK's
+    own parameter) and asking queries for private records with ``show_private``."""
     credentials = {**DEMO, **overrides}
     login = ApiBase()
     setattr(login, URL_ATTRIBUTE, url)
     login.set_sender_id(credentials["sender_id"])
     login.set_sender_password(credentials["sender_password"])
     session = login.get_session_id(
-        credentials["user_id"], credentials["company_id"], credentials["user_password"]
+        credentials["user_id"], credentials["company_id"], credentials["user_password"], entity_id
     )
-    sdk = SageIntacctSDK(**credentials, session_id=session)
+    sdk = SageIntacctSDK(**credentials, entity_id=entity_id, show_private=show_private, session_id=session)
     for api in vars(sdk).values():
         if isinstance(api, ApiBase):
             setattr(api, URL_ATTRIBUTE, getattr(login, URL_ATTRIBUTE))  # the endpoint getAPISession returned
@@ -136,3 +139,22 @@ def test_bad_password_and_rate_limit_are_seen_by_the_sdk(server: EmulatorServer)
         assert sdk.customers.count() == 0
     finally:
         admin.clear_faults()
+
+
+def test_entity_sessions_and_show_private(server: EmulatorServer) -> None:
+    """The SDK's entity_id logs in to an entity (the login's <locationid>) and show_private adds
+    <options><showprivate>true</showprivate></options> to its queries."""
+    server.admin.reset()
+    west, top = connect(server.url, entity_id="200"), connect(server.url)
+    west.customers.post({"CUSTOMERID": "SDK-W", "NAME": "West", "DISPLAYCONTACT": {"PRINTAS": "West"}})
+    top.customers.post({"CUSTOMERID": "SDK-TOP", "NAME": "Top", "DISPLAYCONTACT": {"PRINTAS": "Top"}})
+    owners = {r["CUSTOMERID"]: r.get("MEGAENTITYID") or "" for r in server.admin.records("CUSTOMER")}
+    assert owners == {"SDK-W": "200", "SDK-TOP": ""}
+
+    def seen(sdk: SageIntacctSDK) -> set[str]:
+        return {row["CUSTOMERID"] for row in sdk.customers.get_all()}
+
+    assert seen(west) == {"SDK-W", "SDK-TOP"}
+    assert seen(top) == {"SDK-TOP"}
+    assert seen(connect(server.url, show_private=True)) == {"SDK-W", "SDK-TOP"}
+    assert seen(connect(server.url, entity_id="100", show_private=True)) == {"SDK-TOP"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -51,3 +52,14 @@ def test_help_names_the_variables() -> None:
     text = " ".join(result.output.split())
     for variable in DBT_VARIABLES.values():
         assert f"DBT_ENGINE_{variable[4:]}, {variable}" in text, variable
+
+
+@pytest.mark.parametrize("command", ["sync", "plan", "runs", "show", "report", "debug", "forget"])
+def test_every_option_says_what_it_does(command: str) -> None:
+    cmd = main.commands[command]
+    assert cmd.short_help and cmd.help, command
+    for param in cmd.params:
+        if isinstance(param, click.Option):
+            assert param.help and param.help.strip().endswith((".", ")")), (command, param.opts)
+    result = CliRunner().invoke(main, [command, "--help"], terminal_width=100)
+    assert result.exit_code == 0, result.output

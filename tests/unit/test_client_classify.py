@@ -16,6 +16,7 @@ from dbt_intacct.client.classify import (
 from dbt_intacct.client.transport import Delivery, TransportError
 from dbt_intacct.errors import (
     AmbiguousOutcomeError,
+    LoginRefused,
     RequestTooLarge,
     TerminalIntacctError,
     TransientIntacctError,
@@ -190,7 +191,9 @@ def test_control_failures_are_terminal_with_a_hint(errorno: str, hint: str | Non
     assert (found.verdict, found.kind, found.errorno) == (Verdict.TERMINAL, "control_failure", errorno)
     assert "Intacct refused the request: " in found.message
     assert (hint in found.message) if hint else "(" not in found.message
-    assert type(found.error()) is TerminalIntacctError
+    # The sender's credentials refused: a configuration error (exit 2), still terminal.
+    expected = LoginRefused if errorno in {"XL03000006", "XMLGW_JPP0002"} else TerminalIntacctError
+    assert type(found.error()) is expected
 
 
 @pytest.mark.parametrize(

@@ -167,6 +167,7 @@ class ScriptedGateway:
     seen: list[Seen] = field(default_factory=list)
     session_lifetime: float = 3600.0
     login_endpoint: str | None = None
+    login_locationid: str | None = None  # the entity a login's answer names (default: the one asked for)
     work_delay: float = 0.0
     in_flight: int = 0
     max_in_flight: int = 0
@@ -182,9 +183,12 @@ class ScriptedGateway:
                 return queue.popleft()
             if is_login:
                 self.logins += 1
+                asked = seen.root.findtext("operation/authentication/login/locationid") or ""
+                location = asked if self.login_locationid is None else self.login_locationid
                 api = (
                     f"<api><sessionid>{SESSION_PREFIX}{self.logins}</sessionid>"
-                    f"<endpoint>{self.login_endpoint or self.url}</endpoint><locationid></locationid></api>"
+                    f"<endpoint>{self.login_endpoint or self.url}</endpoint>"
+                    f"<locationid>{location}</locationid></api>"
                 )
                 results = (
                     "<result><status>success</status><function>getAPISession</function>"
@@ -362,6 +366,26 @@ def test_entity_login_sends_locationid(gateway: ScriptedGateway) -> None:
     with IntacctClient(entity, retry=FAST) as client:
         client.open_session()
     assert gateway.seen[0].root.findtext("operation/authentication/login/locationid") == "ENTITY-US"
+
+
+def test_a_session_in_another_entity_than_asked_is_refused(gateway: ScriptedGateway) -> None:
+    """A record belongs to the entity whose session creates it: a login answered in another entity (a
+    user restricted to one) must not be written through."""
+    creds = credentials(gateway.url)
+    entity = Credentials(**{**creds.__dict__, "entity_id": "ENTITY-US"})
+    gateway.login_locationid = ""
+    with IntacctClient(entity, retry=FAST) as client:
+        with pytest.raises(TerminalIntacctError, match="in the top level, not in entity 'ENTITY-US'"):
+            client.execute([create("a")], uniqueid=True)
+        top = client.for_entity("")
+        gateway.login_locationid = "ENTITY-UK"
+        with pytest.raises(TerminalIntacctError, match="in entity 'ENTITY-UK', not in the top level"):
+            top.execute([create("b")], uniqueid=True)
+    assert gateway.work == []
+    # A connection that names no entity takes the session Intacct gives.
+    with IntacctClient(creds, retry=FAST) as client:
+        client.execute([create("c")], uniqueid=True)
+    assert len(gateway.work) == 1
 
 
 def test_later_calls_go_to_the_session_endpoint(gateway: ScriptedGateway, client: IntacctClient) -> None:

@@ -205,12 +205,15 @@ def test_nested_dicts_equal_dotted_keys() -> None:
     assert etree.tostring(dotted) == etree.tostring(nested)
 
 
-def test_printas_defaults_to_name_on_create_only() -> None:
+def test_printas_defaults_to_name_on_create_and_on_update() -> None:
     body = CUSTOMER.build_create({"NAME": "Acme"}, {})
     assert body.findtext("CUSTOMER/DISPLAYCONTACT/PRINTAS") == "Acme"
     body = CUSTOMER.build_create({"NAME": "Acme", "DISPLAYCONTACT.PRINTAS": "ACME Inc."}, {})
     assert body.findtext("CUSTOMER/DISPLAYCONTACT/PRINTAS") == "ACME Inc."
+    # What a create derives, an update derives too: a renamed customer prints its new name.
     body = CUSTOMER.build_update(RecordRef(id="C1"), {"NAME": "Acme"}, {})
+    assert body.findtext("CUSTOMER/DISPLAYCONTACT/PRINTAS") == "Acme"
+    body = CUSTOMER.build_update(RecordRef(id="C1"), {"STATUS": "active"}, {})
     assert body.find("CUSTOMER/DISPLAYCONTACT") is None
 
 
@@ -238,7 +241,8 @@ def test_groups_with_only_null_fields_are_left_out() -> None:
 )
 def test_generic_update_keys(ref: RecordRef, values: dict[str, Any], expected: list[tuple[str, str]]) -> None:
     body = CUSTOMER.build_update(ref, values, {})
-    assert [(child.tag, child.text) for child in body.find("CUSTOMER")] == expected
+    children = [(child.tag, child.text) for child in body.find("CUSTOMER")]
+    assert children == [*expected, ("DISPLAYCONTACT", None)]  # PRINTAS follows NAME
 
 
 def test_contact_rename_through_recordno() -> None:
@@ -517,7 +521,7 @@ def test_catalogue_is_complete() -> None:
     ]  # fmt: skip
     for obj in OBJECTS.values():
         assert obj.modes <= {"insert", "update", "upsert"}
-        assert obj.delete_behaviours <= {"nothing", "clear", "delete"}
+        assert obj.delete_behaviours <= {"nothing", "clear", "delete", "reverse"}
         assert ("update" in obj.modes) == (obj.update is not None)
 
 
@@ -539,7 +543,8 @@ def test_struct_columns_for_groups() -> None:
 def test_record_keys_from_the_warehouse_may_be_numbers() -> None:
     ref = RecordRef(recordno=42, id=7)  # type: ignore[arg-type]
     body = CUSTOMER.build_update(ref, {"NAME": "n"}, {})
-    assert [(c.tag, c.text) for c in body.find("CUSTOMER")] == [("RECORDNO", "42"), ("NAME", "n")]
+    children = [(c.tag, c.text) for c in body.find("CUSTOMER")]
+    assert children == [("RECORDNO", "42"), ("NAME", "n"), ("DISPLAYCONTACT", None)]
     assert etree.tostring(INVOICE.build_delete(ref)) == b'<delete_invoice key="42"/>'
     with pytest.raises(RowRejected) as caught:
         CUSTOMER.build_update(RecordRef(id="C\x001"), {"NAME": "n"}, {})

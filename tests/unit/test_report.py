@@ -218,6 +218,7 @@ def realistic_runs() -> list[RunDetail]:
                 error="HTTP 429: too many requests; retried after 2 s" if day == 5 else None,
                 request_xml=_customer_request(codes),
                 response_xml=None if day == 5 else _customer_response(codes, None),
+                model_id="model.finance.intacct_customers",
             ),
         )
         if day == 5:
@@ -235,6 +236,7 @@ def realistic_runs() -> list[RunDetail]:
                     error=None,
                     request_xml=_customer_request(codes),
                     response_xml=_customer_response(codes, duplicate),
+                    model_id="model.finance.intacct_customers",
                 ),
             )
         status = "error" if duplicate else "success"
@@ -356,14 +358,20 @@ def test_overview_lists_every_run_newest_first_with_status_and_totals() -> None:
     assert "20250303-1412-adhoc" in ids
     assert len(ids) == 7
     newest = [_text(cell) for cell in rows[0].cssselect("td")]
-    # run, status, started, duration, command, target, models, created..failed, API transactions
+    # run, status, started (to the minute), duration, target, created..pending, API transactions
     assert newest[1] == "error"
-    assert newest[2] == "2025-03-06 06:15:00 UTC"
+    assert newest[2] == "2025-03-06 06:15 UTC"
     assert newest[3] == "19.0 s"
-    assert newest[4:7] == ["sync", "prod", "5"]
-    # created, updated, cleared, deleted, unchanged, rejected, failed summed over the five models
-    assert newest[7:14] == [str(2 + 2 + 14 + 37 + 9), str(17 + 5), "0", "0", str(480 + 611), "2", "1"]
+    assert newest[4] == "prod"
+    # created, updated, cleared, deleted, reversed, unchanged, rejected, failed, pending over the five models
+    created, updated, unchanged = str(2 + 2 + 14 + 37 + 9), str(17 + 5), str(480 + 611)
+    assert newest[5:14] == [created, updated, "0", "0", "0", unchanged, "2", "1", "0"]
     assert newest[14] == "6"
+    # A run stopped by a refused login: its reason where the counts would be, not zeros.
+    login = [_text(cell) for cell in rows[ids.index("20250303-1412-adhoc")].cssselect("td")]
+    assert login[5:] == [
+        "Intacct refused the login (XL03000006): check sender_id and sender_password in intacct.yml"
+    ]
 
 
 def test_run_section_shows_models_counts_and_rejected_rows_with_reasons() -> None:
@@ -375,7 +383,7 @@ def test_run_section_shows_models_counts_and_rejected_rows_with_reasons() -> Non
         if tr.cssselect("td.mono")
     }
     assert models["intacct_customers"][1:4] == ["customer", "upsert", "success"]
-    assert models["intacct_customers"][4:12] == ["2", "17", "0", "0", "480", "0", "1", "0"]
+    assert models["intacct_customers"][4:13] == ["2", "17", "0", "0", "0", "480", "0", "1", "0"]
     problems = [
         [_text(td) for td in tr.cssselect("td")] for tr in section.cssselect("table.problems tbody tr")
     ]
@@ -398,9 +406,11 @@ def test_api_calls_show_timing_status_outcome_fault_and_readable_xml() -> None:
         "429",
         "transient",
         "GW-0010 rate limited",
-        "3",
+        "intacct_customers",
+        "create CUSTOMER \u00d73",
         "1",
     ]
+    assert [_text(span) for span in calls[0].cssselect("summary > span")][6:8] == ["", "getAPISession"]
     assert "HTTP 429: too many requests" in _text(calls[1])
     assert "No response was received" in _text(calls[1])
     request = calls[2].cssselect("pre.request")[0].text_content()
@@ -505,15 +515,15 @@ def test_big_runs_are_capped_and_say_how_much_is_left_out() -> None:
     assert len(section.cssselect("table.problems tbody tr")) == MAX_PROBLEM_ROWS_PER_RUN
     assert f"{10 * 1000 - MAX_PROBLEM_ROWS_PER_RUN} more rejected or failed rows not shown" in _text(section)
     calls = section.cssselect("details.call")
-    assert len(calls) == MAX_CALLS_PER_RUN
-    assert f"{60 - MAX_CALLS_PER_RUN} more API calls not shown" in _text(section)
-    shown = [int(_text(call.cssselect("summary > span")[0])) for call in calls]
-    assert shown == sorted(shown)
-    assert {7, 32, 57} <= set(shown)  # every call that did not succeed is kept
+    # Alike consecutive calls are one line: 1-6 ok, 7 transient, 8-31 ok, 32, 33-56, 57, 58-60.
+    shown = [_text(call.cssselect("summary > span")[0]) for call in calls]
+    assert shown == ["1\u20136", "7", "8\u201331", "32", "33\u201356", "57", "58\u201360"]
+    assert "create CUSTOMER \u00d760 \u00b7 24 calls" in _text(calls[2])
+    assert "more API calls not shown" not in _text(section)
     request = calls[0].cssselect("pre.request")[0].text_content()
     assert len(request) < MAX_XML_CHARS + 100
     assert re.search(r"… [\d,]+ more characters not shown$", request)
-    assert _text(doc.cssselect("#runs tbody tr td")[12]) == "10000"  # the rejected total is not capped
+    assert _text(doc.cssselect("#runs tbody tr td")[11]) == "10000"  # the rejected total is not capped
 
 
 def test_fifty_big_runs_make_a_page_a_laptop_opens() -> None:
@@ -544,3 +554,45 @@ def test_same_input_same_bytes_whatever_the_order_given() -> None:
 def test_generated_time_is_shown_with_its_zone(moment: datetime, shown: str) -> None:
     doc = lxml.html.document_fromstring(render_report([], generated_at=moment))
     assert f"Generated {shown}" in _text(doc.cssselect("p.meta")[0])
+
+
+def test_a_big_sync_lists_its_sixty_alike_calls_as_one_line_with_model_and_function() -> None:
+    run = big_run(1, calls=60)
+    calls = tuple(replace(call, outcome="ok", model_id="model.finance.model_0") for call in run.calls)
+    _html, doc = _page([replace(run, calls=calls)])
+    (line,) = doc.cssselect("section.run details.call")
+    cells = [_text(span) for span in line.cssselect("summary > span")]
+    assert cells[0] == "1\u201360" and cells[4] == "ok"
+    assert cells[6:8] == ["model_0", "create CUSTOMER \u00d760 \u00b7 60 calls"]
+    assert "60 alike calls" in _text(line)
+
+
+def test_updated_cleared_and_deleted_rows_are_listed() -> None:
+    run = realistic_runs()[-2]
+    at = run.run.started_at
+    changed = (
+        replace(_row("intacct_customers", "C-7", "ok", None, "", at), action="update", recordno="42"),
+        replace(_row("intacct_customers", "C-8", "cleared", None, "", at), action="clear", recordno="43"),
+        replace(_row("intacct_customers", "C-9", "ok", None, "", at), action="create", recordno="44"),
+    )
+    _html, doc = _page([replace(run, rows=run.rows + changed)])
+    section = doc.cssselect("section.run")[0]
+    rows = section.cssselect("table.changed tbody tr")
+    listed = [[_text(td) for td in tr.cssselect("td")][:5] for tr in rows]
+    assert listed == [
+        ["intacct_customers", "C-7", "update", "ok", "42"],
+        ["intacct_customers", "C-8", "clear", "cleared", "43"],
+    ]
+    # The models' counts say 22 rows were updated: the other 20 are named by `show`.
+    assert "20 more updated, cleared, deleted or reversed rows not shown" in _text(section)
+
+
+def test_calls_that_differ_are_capped_keeping_every_failed_one() -> None:
+    run = big_run(1, calls=60)
+    # Every other call is refused: sixty lines, each unlike its neighbours.
+    calls = tuple(replace(call, outcome="transient" if n % 2 else "ok") for n, call in enumerate(run.calls))
+    _html, doc = _page([replace(run, calls=calls)])
+    lines = doc.cssselect("section.run details.call")
+    assert len(lines) == MAX_CALLS_PER_RUN
+    assert all(_text(line.cssselect("summary > span")[4]) == "transient" for line in lines)
+    assert f"{60 - MAX_CALLS_PER_RUN} more API calls not shown" in _text(doc.cssselect("section.run")[0])

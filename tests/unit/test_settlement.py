@@ -6,11 +6,13 @@ reading Intacct back, never by sending a new function for its row.
 
 from __future__ import annotations
 
+from datetime import date
+
 from lxml import etree
 
 from dbt_intacct.objects import RecordRef, get_object
-from dbt_intacct.state.tables import CLEARED, DELETED, FAILED, OK, PENDING
-from dbt_intacct.sync.planned import CREATE, DELETE, UPDATE, PlannedFunction, plan_function
+from dbt_intacct.state.tables import CLEARED, DELETED, FAILED, OK, PENDING, REVERSED
+from dbt_intacct.sync.planned import CREATE, DELETE, REVERSE, UPDATE, PlannedFunction, plan_function
 from dbt_intacct.sync.settlement import (
     ALREADY_APPLIED,
     Verdict,
@@ -124,7 +126,9 @@ def test_already_applied_under_the_same_controlid_reads_a_create_back() -> None:
         "77",
         ALREADY_APPLIED,
     )
-    assert (found.counter, found.billed) == ("created", 0)
+    # Intacct billed the write when the earlier, unanswered attempt ran; this run learns of it and
+    # counts it (the refusal itself costs nothing): over the runs, the write is counted once.
+    assert (s.billed, found.counter, found.billed) == (0, "created", 1)
 
 
 def test_already_applied_and_not_found_stays_pending_for_the_same_function() -> None:
@@ -135,7 +139,7 @@ def test_already_applied_and_not_found_stays_pending_for_the_same_function() -> 
     assert s.verdict is Verdict.UNKNOWN
     assert s.outcome is not None
     assert (s.outcome.status, s.outcome.controlid) == (PENDING, p.controlid)
-    assert s.counter == "pending"
+    assert (s.counter, s.billed) == ("pending", 0)
 
 
 def test_an_already_applied_update_is_applied_without_reading_back() -> None:
@@ -148,6 +152,7 @@ def test_an_already_applied_update_is_applied_without_reading_back() -> None:
         "updated",
         None,
     )
+    assert s.billed == 1  # the earlier attempt's write, billed when it ran, counted once: now
 
 
 def test_an_already_applied_payment_has_nothing_to_be_found_by_and_is_applied() -> None:
@@ -223,9 +228,11 @@ def test_no_answer_for_a_create_reads_it_back_by_its_natural_id() -> None:
         "9",
         "created",
     )
+    assert found.billed == 1  # found written: Intacct billed it
     missing = after_read_back(s, None)
     assert missing.outcome is not None
     assert (missing.verdict, missing.outcome.status, missing.counter) == (Verdict.UNKNOWN, PENDING, "pending")
+    assert missing.billed == 0
 
 
 def test_no_answer_for_an_update_leaves_it_pending() -> None:
@@ -245,9 +252,13 @@ def test_an_applied_create_that_names_no_record_is_read_back_never_recorded_ok_b
     p = customer_create()
     s = settle(p, [success(p.controlid, recordno=None, customer_id=None)], CUSTOMER, "upsert")
     assert (s.verdict, s.read_back, s.billed, s.counter) == (Verdict.UNKNOWN, ("CUSTOMERID", "C1"), 1, None)
-    assert after_read_back(s, None).outcome.status == PENDING  # type: ignore[union-attr]
+    missing = after_read_back(s, None)
+    assert missing.outcome is not None and missing.outcome.status == PENDING
+    # Not found: counted by the run that finds it (its resend refused as already applied), not twice.
+    assert missing.billed == 0
     found = after_read_back(s, RecordRef(recordno="55", id="C1"))
     assert found.outcome is not None and (found.outcome.status, found.outcome.recordno) == (OK, "55")
+    assert found.billed == 1
 
 
 def test_an_applied_create_without_record_or_natural_id_stays_pending() -> None:
@@ -268,6 +279,8 @@ def test_two_answers_for_one_controlid_are_an_unknown_outcome_never_a_failure() 
     s = settle(p, answers, CUSTOMER, "upsert")
     assert (s.verdict, s.read_back, s.error) == (Verdict.UNKNOWN, ("CUSTOMERID", "C1"), None)
     assert s.outcome is not None and s.outcome.status == PENDING
+    # Billed only once the read-back finds the record written.
+    assert (s.billed, after_read_back(s, RecordRef(recordno="5", id="C1")).billed) == (0, 1)
     # Two identical successes are no better: Intacct answers each control ID once.
     assert (
         settle(p, [success(p.controlid), success(p.controlid)], CUSTOMER, "upsert").verdict is Verdict.UNKNOWN
@@ -296,3 +309,63 @@ def test_a_cleared_record_is_cleared() -> None:
     p = plan_function(MODEL, "C1", None, "clear", ref, 2, body)
     s = settle(p, [FunctionResult("success", "update", p.controlid, (), None, None)], CUSTOMER, "upsert")
     assert s.outcome is not None and (s.outcome.status, s.counter) == (CLEARED, "cleared")
+
+
+# -- reversals (journal entries) ------------------------------------------------------------------------
+
+JOURNAL = get_object("journal_entry")
+
+
+def journal_reversal(reposts: bool = True) -> PlannedFunction:
+    posted = JOURNAL.build_create(
+        {
+            "JOURNAL": "GJ",
+            "BATCH_DATE": "2026-10-31",
+            "BATCH_TITLE": "Payroll",
+            "REFERENCENO": "JE-1",
+            "ENTRIES": [{"ACCOUNTNO": "6500", "AMOUNT": "10.00"}, {"ACCOUNTNO": "2000", "AMOUNT": "-10.00"}],
+        },
+        {},
+    )
+    body = JOURNAL.build_reversal(
+        etree.tostring(posted, encoding="unicode"), on=date(2026, 12, 5), recordno="42"
+    )
+    ref = RecordRef(recordno="42")
+    return plan_function("model.demo.je", "JE-1", "h", REVERSE, ref, 1, body, reposts=reposts)
+
+
+def batch_success(controlid: str, recordno: str) -> FunctionResult:
+    data = etree.fromstring(f"<data><glbatch><RECORDNO>{recordno}</RECORDNO></glbatch></data>")
+    return FunctionResult("success", "create", controlid, (), data, None)
+
+
+def test_an_applied_reversal_records_its_own_recordno_names_the_original_and_asks_for_the_new_entry() -> None:
+    p = journal_reversal()
+    s = settle(p, [batch_success(p.controlid, "43")], JOURNAL, "insert")
+    assert s.verdict is Verdict.APPLIED and s.outcome is not None
+    assert (s.outcome.status, s.outcome.recordno, s.outcome.action) == (REVERSED, "43", REVERSE)
+    assert s.outcome.message is not None and "reversal of RECORDNO 42" in s.outcome.message
+    assert (s.counter, s.billed, s.follow_up) == ("reversed", 1, True)
+    removal = journal_reversal(reposts=False)
+    assert settle(removal, [batch_success(removal.controlid, "44")], JOURNAL, "insert").follow_up is False
+
+
+def test_a_reversal_already_applied_is_read_back_by_its_own_reference_not_taken_as_the_original() -> None:
+    p = journal_reversal()
+    s = settle(p, [failure(p.controlid, "XL03000010", "already executed")], JOURNAL, "insert")
+    assert s.read_back == ("REFERENCENO", "REV-JE-1")
+    assert s.counter is None
+    found = after_read_back(s, RecordRef(recordno="43"))
+    assert found.outcome is not None
+    assert (found.outcome.status, found.outcome.recordno, found.counter) == (REVERSED, "43", "reversed")
+    assert found.follow_up is True
+    lost = after_read_back(s, None)
+    assert lost.outcome is not None and lost.outcome.status == PENDING and lost.follow_up is False
+
+
+def test_no_answer_for_a_reversal_reads_it_back_and_a_refused_one_fails_its_row() -> None:
+    p = journal_reversal()
+    assert settle(p, [], JOURNAL, "insert").read_back == ("REFERENCENO", "REV-JE-1")
+    refused = settle(p, [failure(p.controlid, "BL01001973", "period closed")], JOURNAL, "insert")
+    assert refused.outcome is not None
+    assert (refused.outcome.status, refused.outcome.recordno, refused.follow_up) == (FAILED, "42", False)

@@ -7,15 +7,8 @@ from typing import Any
 import pytest
 
 from dbt_intacct.dbt.manifest import ManifestModel, merged_meta
-from dbt_intacct.sync.spec import (
-    ArraySource,
-    ColumnSource,
-    ConstantSource,
-    SpecProblems,
-    TemplateSource,
-    check_columns,
-    parse_specs,
-)
+from dbt_intacct.sync.sources import ArraySource, ColumnSource, ConstantSource, TemplateSource
+from dbt_intacct.sync.spec import SpecProblems, check_columns, parse_specs
 
 
 def model(meta: dict[str, Any], name: str = "intacct_customers") -> ManifestModel:

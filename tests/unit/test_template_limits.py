@@ -14,7 +14,7 @@ from dbt_intacct.dbt.manifest import ManifestModel
 from dbt_intacct.errors import RowRejected
 from dbt_intacct.sync.mapping import map_row
 from dbt_intacct.sync.spec import SpecProblems, SyncSpec, parse_specs
-from dbt_intacct.sync.templates import MAX_TEMPLATE_CHARS, MAX_TEMPLATE_STEPS
+from dbt_intacct.sync.template_budget import MAX_TEMPLATE_CHARS, MAX_TEMPLATE_STEPS
 
 FAST_SECONDS = 3.0
 

@@ -129,3 +129,39 @@ def test_scrubber_tells_from_bytes_when_no_secret_can_be_there() -> None:
     assert scrubber.may_occur_in(b"<e>&#112;&#38;ss</e>")  # references could spell it
     assert scrubber.may_occur_in("<e>W0rdy</e>".encode("utf-16-le"))  # a wide encoding spreads it
     assert SecretScrubber([SecretStr("&<>&\"'")]).may_occur_in(b"<e/>")  # no word to look for
+
+
+@pytest.mark.parametrize("outer", ["once", "twice"])
+def test_an_error_echoing_the_request_escaped_by_another_writer_reveals_no_secret(outer: str) -> None:
+    """A function error echoing the request, the request's XML escaped again by the gateway's own writer
+    (quotes escaped, where the request's writer left them): the message is unescaped for the user after
+    parsing, and must not show the password then (it did, in the hostile gateway's echo case)."""
+    import html
+
+    from dbt_intacct.xml.response import parse_response
+
+    password = "Snd&Pw<Kite9>'s"
+    session = "sess-Hostile-0042"
+    request = build_request(
+        sender_id="s",
+        sender_password=SecretStr(password),
+        controlid="c1",
+        uniqueid=True,
+        auth=SessionAuth(SecretStr(session)),
+        functions=[Function(controlid="f1", body=functions.get_api_session())],
+    ).decode()
+    echoed = html.escape(request) if outer == "once" else html.escape(html.escape(request))
+    body = (
+        "<response><control><status>success</status></control><operation><authentication>"
+        "<status>success</status></authentication><result><status>failure</status><function>create"
+        f"</function><controlid>f1</controlid><errormessage><error><errorno>BL01001973</errorno>"
+        f"<description>{echoed}</description><description2>{html.escape(echoed)}</description2>"
+        f"<correction>{echoed}</correction></error></errormessage></result></operation></response>"
+    ).encode()
+    scrubber = SecretScrubber([SecretStr(password), SecretStr(session)])
+    (result,) = parse_response(body, scrubber=scrubber).results
+    message = result.message
+    for secret in (password, session):
+        for form in (secret, html.escape(secret), html.escape(secret, quote=False), "Kite9", "Hostile-0042"):
+            assert form not in message, message
+    assert "BL01001973" in message
