@@ -8,10 +8,14 @@ from pathlib import Path
 import pytest
 
 from dbt_intacct.cli import main
+from dbt_intacct.dbt.setup import prepare_dbt
 from dbt_intacct.emulator.admin import EmulatorAdmin
 from dbt_intacct.emulator.config import EmulatorConfig
 from dbt_intacct.emulator.server import EmulatorServer
 from tests.support.project import DbtProject
+
+# The dbt commands the tests run in-process (build, seed) set up as the tool sets up its own.
+prepare_dbt()
 
 WAREHOUSES = ("duckdb", "postgres")
 SPARK_GROUP = "spark"

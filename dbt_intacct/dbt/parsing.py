@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from dbt_intacct.dbt.locks import use_thread_locks
+from dbt_intacct.dbt.setup import prepare_dbt
 from dbt_intacct.dbt.warehouse import DbtArgs
 from dbt_intacct.errors import ConfigError
 
@@ -61,7 +61,7 @@ def require_project(project_dir: Path) -> None:
 def parse_project(args: DbtArgs, target_path: str) -> None:
     """`dbt parse` for the target asked for, through dbt's runner; a project dbt cannot parse is a
     configuration error carrying dbt's own message."""
-    use_thread_locks()  # before dbt's modules are imported: they take a lock factory at import
+    prepare_dbt()
     from dbt.cli.main import dbtRunner
 
     argv = [
@@ -162,7 +162,7 @@ def _target_location(args: DbtArgs) -> tuple[str | None, str]:
     """The database and schema of the target asked for, as dbt renders the profile."""
     from argparse import Namespace
 
-    use_thread_locks()
+    prepare_dbt()
     from dbt.config.runtime import RuntimeConfig
     from dbt.flags import set_from_args
     from dbt_common.context import set_invocation_context

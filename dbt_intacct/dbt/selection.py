@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from dbt_intacct.dbt.locks import use_thread_locks
+from dbt_intacct.dbt.setup import prepare_dbt
 from dbt_intacct.dbt.warehouse import DbtArgs
 from dbt_intacct.errors import ConfigError
 
@@ -40,7 +40,7 @@ class Selection:
 
 def selected_unique_ids(args: DbtArgs, selection: Selection) -> set[str]:
     """The unique_ids of the models dbt selects for these flags."""
-    use_thread_locks()  # before dbt's modules are imported: they take a lock factory at import
+    prepare_dbt()
     from dbt.cli.main import dbtRunner
 
     argv: list[str] = [

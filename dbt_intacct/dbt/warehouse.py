@@ -112,9 +112,9 @@ class Warehouse:
         from argparse import Namespace
 
         from dbt_intacct.dbt import macro_cache
-        from dbt_intacct.dbt.locks import use_thread_locks
+        from dbt_intacct.dbt.setup import prepare_dbt
 
-        use_thread_locks()  # before dbt's modules are imported: they take a lock factory at import
+        prepare_dbt()
 
         from dbt.adapters.factory import get_adapter, register_adapter, reset_adapters
         from dbt.config.runtime import RuntimeConfig
