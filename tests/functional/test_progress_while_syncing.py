@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,7 +40,8 @@ def test_show_and_runs_read_the_progress_file_while_a_sync_holds_duckdb(
     sync = SyncProcess(project).start()
     try:
         assert sync.wait_for_line(ACKNOWLEDGED, 120) is not None, sync.output + sync.stderr
-        progress = json.loads((project.root / "target" / "intacct_progress.json").read_text())
+        # The file is rewritten at most every WRITE_EVERY seconds: it may be one answer behind the console.
+        progress = _progress_once(project, lambda p: p["models"] and p["models"][0]["acknowledged"] > 0)
         run_id = progress["run_id"]
         assert progress["phase"] == "sending" and progress["status"] == "running"
 
@@ -61,6 +64,9 @@ def test_show_and_runs_read_the_progress_file_while_a_sync_holds_duckdb(
         runs = project.cli("runs")
         assert runs.exit_code == 0, runs.output
         assert run_id in runs.output and "intacct_progress.json" in " ".join(runs.output.split())
+    except BaseException:
+        sync.kill()  # not left writing into the emulator the next test uses
+        raise
     finally:
         emulator.clear_faults()
     assert sync.wait(120) == 0, sync.output + sync.stderr
@@ -71,3 +77,14 @@ def test_show_and_runs_read_the_progress_file_while_a_sync_holds_duckdb(
     # The sync has let go of the file: the history itself again.
     shown = project.cli("show", run_id)
     assert shown.exit_code == 0 and "row outcomes (300)" in shown.output and "instead" not in shown.output
+
+
+def _progress_once(project: DbtProject, ready: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The sync's progress file once `ready` holds for it (within 30 s)."""
+    path = project.root / "target" / "intacct_progress.json"
+    deadline = time.monotonic() + 30
+    while True:
+        progress: dict[str, Any] = json.loads(path.read_text())
+        if ready(progress) or time.monotonic() > deadline:
+            return progress
+        time.sleep(0.05)
