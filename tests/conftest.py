@@ -66,7 +66,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         on_spark = callspec is not None and callspec.params.get("warehouse") == "spark"
         if on_spark or item.get_closest_marker("spark") is not None:
             item.add_marker(pytest.mark.spark)
-            item.add_marker(pytest.mark.xdist_group(SPARK_GROUP))
+            if item.get_closest_marker("xdist_group") is None:  # a group of its own: no worker's session
+                item.add_marker(pytest.mark.xdist_group(SPARK_GROUP))
 
 
 @pytest.fixture(params=WAREHOUSES)

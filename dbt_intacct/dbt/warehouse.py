@@ -202,6 +202,16 @@ class Warehouse:
 
             psycopg2.extras.register_default_json(handle, loads=loads)
             psycopg2.extras.register_default_jsonb(handle, loads=loads)
+        elif type(handle).__module__ == "dbt.adapters.spark.session":
+            # dbt-spark's session method asks for the session with its settings at every statement, and
+            # Spark logs a warning each time that it exists already: hundreds of lines on stderr per sync.
+            # The local session's log level is set to ERROR once it has started.
+            self.fetch_small("select 1")
+            from pyspark.sql import SparkSession
+
+            session = SparkSession.getActiveSession()
+            if session is not None:
+                session.sparkContext.setLogLevel("ERROR")
 
     # -- facts --------------------------------------------------------------------------------------------
     @property

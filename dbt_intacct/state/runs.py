@@ -84,9 +84,7 @@ class RunLog:
                 continue
             w.execute(
                 f"update {self.tables.runs} set status = 'abandoned', finished_at = {w.literal(now())}, "
-                "message = 'its process ended without recording the end of the run (killed, or its "
-                "warehouse connection was lost); functions it left without an answer are resolved by "
-                f"the next sync of each model' where run_id = {w.literal(run_id)} and status = 'running'"
+                f"message = {w.literal(message)} where run_id = {w.literal(run_id)} and status = 'running'"
             )
         w.commit()
         return gone

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,6 +70,7 @@ class SyncTask:
         self._planned: list[PlannedModel] = []  # plan --out: each model as the plan file has it
         self._captures: dict[str, PlanCapture] = {}
         self._prices: dict[str, int] = {}  # API transactions per model, when the run was priced
+        self._heartbeat: Callable[[], None] = lambda: None  # renews the run's lock rows (SyncLocks.refresh)
 
     def load_specs(self) -> list[SyncSpec]:
         """The selected models' validated specs; raises ConfigError (exit code 2) on any mistake."""
@@ -159,6 +161,7 @@ class SyncTask:
             prepared.sort(key=lambda p: (p.spec.object.sync_rank, p.spec.name))
             locks = SyncLocks(tables)
             taken = [] if opts.dry_run else self._lock(locks, tables.schema, result.run_id, prepared)
+            self._heartbeat = lambda: locks.refresh(taken, result.run_id)
             if not opts.dry_run:  # `show` and `runs` read it while this sync holds a DuckDB file
                 self.progress = ProgressFile(self.progress, opts.dbt.project_dir / opts.target_path, result)
             try:
@@ -273,6 +276,7 @@ class SyncTask:
     ) -> None:
         opts = self.options
         for model in prepared:
+            self._heartbeat()
             connection = self._connection(config, model.spec)
             calls.model_id = model.spec.model_id
             held = saved.held_in_plan(self.saved, model.spec.model_id) if self.saved else None
@@ -287,6 +291,7 @@ class SyncTask:
 
             def flush() -> None:
                 runs.record_api_calls(result.run_id, calls.drain())
+                self._heartbeat()
 
             sync = ModelSync(
                 prepared=model,

@@ -28,7 +28,6 @@ from tests.resilience.dataset import (
     ENTRIES_MODEL,
     Dataset,
     state_rows,
-    table_exists,
     verify,
     write_dataset,
     write_models,
@@ -119,12 +118,10 @@ def _held(gateway: WireTap, obj: str) -> bool:
 
 
 def _runs(project: DbtProject, schema: str) -> list[tuple[str, str | None]]:
-    if not table_exists(project, schema, "intacct_runs"):
-        return []
-    return [
-        (str(r[0]), r[1])
-        for r in project.query(f"select status, message from {schema}.intacct_runs order by started_at")
-    ]
+    rows = project.rows_if_table(
+        schema, "intacct_runs", f"select status, message from {schema}.intacct_runs order by started_at"
+    )
+    return [(str(r[0]), r[1]) for r in rows or []]
 
 
 @pytest.mark.parametrize("signal_name", list(SIGNALS))

@@ -89,6 +89,7 @@ class RoundResult:
     runs_to_converge: int = 0  # runs to the first exit 0: after the kills, or while the emulator died
     verdict: Verdict = field(default_factory=Verdict)
     idle_rerun_requests: int = 0  # gateway requests of one more sync after convergence (must be 0)
+    idle_rerun_stderr: str = ""  # what that sync wrote on stderr
     missed: list[str] = field(default_factory=list)  # targets whose moment never came (the run ended)
     emulator_kills: list[str] = field(default_factory=list)  # the emulator variant: one line per kill
 
@@ -180,17 +181,26 @@ class SyncKiller:
         self.latency = latency
         self.log = log
         self.runs = 0
+        # The rows applied in Intacct as read after the last kill: the next kill's "before" (nothing ran
+        # in between), which saves a read of the state (a JVM start on Spark).
+        self._applied: tuple[Dataset, set[tuple[str, str]]] | None = None
 
     # -- one killed run ---------------------------------------------------------------------------------
     def kill_once(self, number: int, round_no: int, target: KillTarget, dataset: Dataset) -> Kill | None:
         """Start a sync and kill it at `target`; None when the sync finished before the moment came."""
         base = len(self.tap.exchanges)
-        _, applied_before = self._pending(dataset)
+        if self._applied is not None and self._applied[0] is dataset:
+            applied_before = self._applied[1]
+        else:
+            _, applied_before = self._pending(dataset)
+        self._applied = None
         process = SyncProcess(self.project).start()
         self.runs += 1
         if not self._wait_for_moment(process, target, base):
             process.wait()
             self.log(f"    (run ended with exit {process.returncode} before the {target} moment)")
+            if process.returncode not in (0, 1):
+                self.log(f"    {process.output[-600:]}{process.stderr[-600:]}")
             return None
         at = process.kill()
         exchanges = [e for e in self.tap.exchanges if e.number > base]
@@ -202,6 +212,7 @@ class SyncKiller:
         pending, applied_after = pending_rows(
             dataset, state, self.admin.records("CUSTOMER"), self.admin.records("GLBATCH")
         )
+        self._applied = (dataset, applied_after)
         # Applied and unrecorded because of this kill: not already so before this run started.
         applied = len(applied_after - applied_before)
         unrecorded = _answered_unrecorded(exchanges, at, state)
@@ -314,13 +325,13 @@ class SyncKiller:
             )
         raise AssertionError(f"the sync did not converge in {max_runs} runs after the kills")
 
-    def idle_requests(self) -> int:
-        """Gateway requests made by one more sync, once converged: there must be none."""
+    def idle_requests(self) -> tuple[int, str]:
+        """Gateway requests made by one more sync, once converged (there must be none), and its stderr."""
         before = len(self.tap.exchanges)
         process = SyncProcess(self.project).start()
         self.runs += 1
         process.wait()
-        return len(self.tap.exchanges) - before
+        return len(self.tap.exchanges) - before, process.stderr
 
     def verdict(self, dataset: Dataset) -> Verdict:
         return verify(
@@ -412,7 +423,7 @@ def crash_rounds(
                 log("  " + kill.row())
         result.runs_to_converge = killer.converge(max_runs=4)
         result.verdict = killer.verdict(dataset)
-        result.idle_rerun_requests = killer.idle_requests()
+        result.idle_rerun_requests, result.idle_rerun_stderr = killer.idle_requests()
         log("  " + result.verdict.describe().replace("\n", "\n  "))
     report.runs = killer.runs
     report.seconds = time.monotonic() - started

@@ -182,6 +182,13 @@ SCHEMA_YML = "models:\n" + CUSTOMERS_ENTRY + ENTRIES_ENTRY
 
 def lines_sql(warehouse: str) -> str:
     """One struct per journal line, as each warehouse holds arrays (DuckDB LIST of STRUCT, Postgres jsonb)."""
+    if warehouse == "spark":
+        # collect_list keeps no order: (line number, line) structs are sorted, then the lines kept.
+        line = (
+            "named_struct('account', cast(account as string), 'amount', cast(amount as decimal(18,2)), "
+            "'memo', memo)"
+        )
+        return f"transform(array_sort(collect_list(struct(line_no as o, {line} as l))), x -> x.l)"
     if warehouse == "duckdb":
         return (
             "list(struct_pack(account := cast(account as varchar), amount := cast(amount as decimal(18,2)), "
@@ -207,14 +214,15 @@ def write_models(project: DbtProject) -> None:
     project.model(CUSTOMERS_MODEL, "select * from {{ ref('crm_customers') }}")
     project.model(ENTRIES_MODEL, entries_model_sql(project.warehouse))
     project.schema_yml(SCHEMA_YML)
+    text_type = "string" if project.warehouse == "spark" else "varchar"  # Spark's varchar needs a length
     project.seed_column_types(
-        "crm_customers",
-        {"code": "varchar", "name": "varchar", "email": "varchar", "city": "varchar", "region": "varchar"},
+        "crm_customers", {column: text_type for column in ("code", "name", "email", "city", "region")}
     )
     # Two seeds in one `seeds:` block: seed_column_types appends a whole block per call.
     text = (project.root / "dbt_project.yml").read_text()
     text += textwrap.indent(
-        "gl_lines:\n  +column_types: {entry_id: varchar, account: varchar, amount: 'decimal(18,2)'}\n",
+        f"gl_lines:\n  +column_types: {{entry_id: {text_type}, account: {text_type}, "
+        "amount: 'decimal(18,2)'}\n",
         "    ",
     )
     (project.root / "dbt_project.yml").write_text(text)
@@ -286,12 +294,14 @@ class Verdict:
 def state_rows(project: DbtProject, state_schema: str | None = None) -> dict[tuple[str, str], dict[str, Any]]:
     """Every state row, by (model name, row key); none before the first sync created the table."""
     schema = state_schema or project.state_schema
-    if not table_exists(project, schema, "intacct_state"):
-        return {}
-    rows = project.query(
+    rows = project.rows_if_table(
+        schema,
+        "intacct_state",
         "select model_id, row_key, status, recordno, intacct_id, controlid, action, error, run_id "
-        f"from {schema}.intacct_state"
+        f"from {schema}.intacct_state",
     )
+    if rows is None:
+        return {}
     return {
         (str(r[0]).rsplit(".", 1)[-1], str(r[1])): {
             "status": r[2],
@@ -304,14 +314,6 @@ def state_rows(project: DbtProject, state_schema: str | None = None) -> dict[tup
         }
         for r in rows
     }
-
-
-def table_exists(project: DbtProject, schema: str, table: str) -> bool:
-    found = project.query(
-        "select count(*) from information_schema.tables "
-        f"where table_schema = '{schema}' and table_name = '{table}'"
-    )
-    return bool(found[0][0])
 
 
 def verify(

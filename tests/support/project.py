@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import textwrap
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -196,6 +198,19 @@ class DbtProject:
             cur.execute(sql)
             return [tuple(r) for r in cur.fetchall()] if cur.description else []
 
+    def has_table(self, schema: str, table: str) -> bool:
+        if self.warehouse == "spark":
+            return bool(self.query(f"show tables in `{schema}` like '{table}'"))
+        found = self.query(
+            "select count(*) from information_schema.tables "
+            f"where table_schema = '{schema}' and table_name = '{table}'"
+        )
+        return bool(found[0][0])
+
+    def rows_if_table(self, schema: str, table: str, sql: str) -> list[tuple[Any, ...]] | None:
+        """The rows of `sql` (which reads `schema.table`), or None when that table does not exist yet."""
+        return self.query(sql) if self.has_table(schema, table) else None
+
     @property
     def model_schema(self) -> str:
         """The schema dbt builds the project's models in."""
@@ -270,3 +285,51 @@ def _cwd(path: Path) -> Iterator[None]:
 def rows_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     lines = [",".join(header)] + [",".join("" if v is None else str(v) for v in row) for row in rows]
     return "\n".join(lines) + "\n"
+
+
+class ChildSparkProject(DbtProject):
+    """A Spark project whose SparkSession this process never opens: dbt and every read run in child
+    processes. Derby, the embedded metastore, admits one JVM at a time, and the syncs under test (the crash
+    tests) run in other processes on the same metastore. Each child starts a JVM (about 10 s)."""
+
+    def __init__(self, root: Path, endpoint: str, *, spark_home: Path) -> None:
+        spark_home.mkdir(parents=True, exist_ok=True)
+        super().__init__(root, "spark", endpoint, spark_home=spark_home)
+
+    def dbt(self, *args: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-c", "from dbt.cli.main import cli; cli()", *args, *self._dirs()],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if done.returncode != 0:
+            output = f"{done.stdout[-4000:]}\n{done.stderr[-2000:]}"
+            raise AssertionError(f"dbt {' '.join(args)} failed:\n{output}")
+
+    def _dirs(self) -> list[str]:
+        return ["--project-dir", str(self.root), "--profiles-dir", str(self.root)]
+
+    def cli(
+        self, *args: str, env: Mapping[str, str | None] | None = None, input: str | None = None
+    ) -> Result:
+        raise AssertionError("the CLI in this process would open the metastore: run it as a child process")
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        assert self.spark_home is not None
+        (answer,) = spark.query_in_child(self.spark_home, [sql])
+        if isinstance(answer, str):
+            raise AssertionError(f"{sql}: {answer}")
+        return answer
+
+    def rows_if_table(self, schema: str, table: str, sql: str) -> list[tuple[Any, ...]] | None:
+        # One child instead of two: a table not found is the answer None.
+        assert self.spark_home is not None
+        (answer,) = spark.query_in_child(self.spark_home, [sql])
+        if isinstance(answer, str):
+            if "TABLE_OR_VIEW_NOT_FOUND" in answer or "SCHEMA_NOT_FOUND" in answer:
+                return None
+            raise AssertionError(f"{sql}: {answer}")
+        return answer

@@ -9,7 +9,10 @@ one worker starts Spark in a run.
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +104,47 @@ SEED_MACRO = r"""
   {{ return(sql) }}
 {% endmacro %}
 """
+
+
+# The reader run in a child process: it starts a SparkSession on `home`, runs each statement and prints
+# one JSON line after a marker (Spark may print to stdout too).
+_READER = """\
+import json, sys
+from pathlib import Path
+from tests.support.spark import session
+statements = json.loads(sys.stdin.read())
+spark = session(Path(sys.argv[1]))
+answers = []
+for sql in statements:
+    try:
+        answers.append({"rows": [list(row) for row in spark.sql(sql).collect()]})
+    except Exception as error:  # the caller decides (a table that does not exist yet, say)
+        answers.append({"error": str(error).splitlines()[0]})
+print(sys.argv[2] + json.dumps(answers, default=str))
+"""
+_MARK = "@@answers@@"
+
+
+def query_in_child(home: Path, statements: list[str]) -> list[list[tuple[Any, ...]] | str]:
+    """Run `statements` on a SparkSession in a child process; for each, its rows or its error's first
+    line. Derby, the embedded metastore, admits one JVM: a test that lets a sync in another process use
+    the metastore never opens it in its own (10-20 s per call: a JVM each time)."""
+    repo = Path(__file__).resolve().parents[2]
+    path = os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
+    done = subprocess.run(
+        [sys.executable, "-c", _READER, str(home), _MARK],
+        input=json.dumps(statements),
+        capture_output=True,
+        text=True,
+        cwd=home,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith(_MARK)]
+    if done.returncode != 0 or not lines:
+        output = f"{done.stdout}\n{done.stderr[-3000:]}"
+        raise AssertionError(f"the Spark reader failed ({done.returncode}):\n{output}")
+    answers = json.loads(lines[-1][len(_MARK) :])
+    return [[tuple(r) for r in a["rows"]] if "rows" in a else str(a["error"]) for a in answers]
