@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from dbt_intacct.dbt.setup import prepare_dbt
-from dbt_intacct.dbt.warehouse import DbtArgs
+from dbt_intacct.dbt.warehouse import DBT_QUIET, DbtArgs
 from dbt_intacct.errors import ConfigError
 
 # What dbt reads when it parses: code, YAML, seeds, docs. Anything else (a DuckDB file, logs) is not parsed.
@@ -64,26 +62,7 @@ def parse_project(args: DbtArgs, target_path: str) -> None:
     prepare_dbt()
     from dbt.cli.main import dbtRunner
 
-    argv = [
-        "--log-level",
-        "none",
-        "--log-level-file",
-        "none",
-        "--no-send-anonymous-usage-stats",
-        "parse",
-        "--project-dir",
-        str(args.project_dir),
-        "--profiles-dir",
-        str(args.resolved_profiles_dir()),
-        "--target-path",
-        target_path,
-    ]
-    if args.target:
-        argv += ["--target", args.target]
-    if args.profile:
-        argv += ["--profile", args.profile]
-    if args.vars:
-        argv += ["--vars", yaml.safe_dump(dict(args.vars), default_flow_style=True).strip()]
+    argv = [*DBT_QUIET, "parse", *args.command_flags(), "--target-path", target_path]
     result = dbtRunner().invoke(argv)
     if not result.success:
         detail = f": {result.exception}" if result.exception else ""

@@ -6,10 +6,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import yaml
-
 from dbt_intacct.dbt.setup import prepare_dbt
-from dbt_intacct.dbt.warehouse import DbtArgs
+from dbt_intacct.dbt.warehouse import DBT_QUIET, DbtArgs
 from dbt_intacct.errors import ConfigError
 
 
@@ -43,32 +41,9 @@ def selected_unique_ids(args: DbtArgs, selection: Selection) -> set[str]:
     prepare_dbt()
     from dbt.cli.main import dbtRunner
 
-    argv: list[str] = [
-        # dbt prints `ls` results even with --quiet; none of them belongs on the tool's stdout.
-        "--log-level",
-        "none",
-        "--log-level-file",
-        "none",
-        "--no-send-anonymous-usage-stats",
-        "ls",
-        "--project-dir",
-        str(args.project_dir),
-        "--profiles-dir",
-        str(args.resolved_profiles_dir()),
-        "--resource-type",
-        "model",
-        "--output",
-        "json",
-        "--output-keys",
-        "unique_id",
-    ]
-    if args.target:
-        argv += ["--target", args.target]
-    if args.profile:
-        argv += ["--profile", args.profile]
-    if args.vars:
-        # YAML, as the user wrote them: a date stays a date for dbt (JSON has none).
-        argv += ["--vars", yaml.safe_dump(dict(args.vars), default_flow_style=True).strip()]
+    # dbt prints `ls` results even with --quiet (DBT_QUIET): none of them belongs on the tool's stdout.
+    argv = [*DBT_QUIET, "ls", *args.command_flags()]
+    argv += ["--resource-type", "model", "--output", "json", "--output-keys", "unique_id"]
     argv += _repeat("--select", selection.select)
     argv += _repeat("--exclude", selection.exclude)
     if selection.selector:

@@ -60,6 +60,24 @@ class DbtArgs:
             return self.project_dir
         return Path.home() / ".dbt"
 
+    def command_flags(self) -> list[str]:
+        """These options as flags of a dbt command run through dbt's runner (`parse`, `ls`)."""
+        import yaml
+
+        flags = ["--project-dir", str(self.project_dir), "--profiles-dir", str(self.resolved_profiles_dir())]
+        if self.target:
+            flags += ["--target", self.target]
+        if self.profile:
+            flags += ["--profile", self.profile]
+        if self.vars:
+            # YAML, as the user wrote them: a date stays a date for dbt (JSON has none).
+            flags += ["--vars", yaml.safe_dump(dict(self.vars), default_flow_style=True).strip()]
+        return flags
+
+
+# Flags before a dbt command run through dbt's runner: nothing of its logging on the tool's output.
+DBT_QUIET = ["--log-level", "none", "--log-level-file", "none", "--no-send-anonymous-usage-stats"]
+
 
 @dataclass(frozen=True)
 class WarehouseColumn:
