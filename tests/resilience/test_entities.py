@@ -169,20 +169,6 @@ def check_routing(rows: Rows, tap: WireTap, admin: EmulatorAdmin) -> Routing:
 # -- answers lost on purpose: open intents in every entity ---------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(EmulatorConfig(port=0)) as running:
-        yield running
-
-
-@pytest.fixture
-def tap(server: EmulatorServer) -> Iterator[WireTap]:
-    server.admin.reset()
-    server.admin.clear_faults()
-    with WireTap(server.base_url) as running:
-        yield running
-
-
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def project(request: pytest.FixtureRequest, tmp_path: Path, tap: WireTap) -> Iterator[DbtProject]:
     made = DbtProject(tmp_path / "proj", str(request.param), tap.url())

@@ -9,12 +9,11 @@ import os
 import random
 import re
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from dbt_intacct.emulator import EmulatorAdmin, EmulatorConfig, EmulatorServer
+from dbt_intacct.emulator import EmulatorAdmin, EmulatorServer
 from tests.resilience.dataset import CUSTOMERS_MODEL, Dataset, state_rows, verify, write_dataset, write_models
 from tests.resilience.processes import SyncProcess, build_released
 from tests.support.project import DbtProject
@@ -23,19 +22,6 @@ pytestmark = pytest.mark.xdist_group("resilience_interrupts")
 
 # A batch acknowledged: rows have been created, others are still to send.
 ACKNOWLEDGED = re.compile(r"intacct_customers: sent \d+ of \d+, acknowledged [1-9]")
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(EmulatorConfig(port=0)) as running:
-        yield running
-
-
-@pytest.fixture
-def admin(server: EmulatorServer) -> EmulatorAdmin:
-    server.admin.reset()
-    server.admin.clear_faults()
-    return server.admin
 
 
 @pytest.fixture

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
-from dbt_intacct.emulator import EmulatorAdmin, EmulatorConfig, EmulatorServer
+from dbt_intacct.emulator import EmulatorAdmin, EmulatorServer
 from dbt_intacct.xml.request import Function
 from tests.resilience.dataset import (
     CUSTOMERS_YML,
@@ -30,19 +29,6 @@ from tests.support.intacct import demo_client
 from tests.support.project import DbtProject
 
 pytestmark = pytest.mark.xdist_group("resilience_outside")
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(EmulatorConfig(port=0)) as running:
-        yield running
-
-
-@pytest.fixture
-def admin(server: EmulatorServer) -> EmulatorAdmin:
-    server.admin.reset()
-    server.admin.clear_faults()
-    return server.admin
 
 
 @pytest.fixture

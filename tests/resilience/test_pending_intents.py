@@ -11,12 +11,11 @@ of its own (fixed in ded6380); these tests keep them fixed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from dbt_intacct.emulator import EmulatorAdmin, EmulatorConfig, EmulatorServer
+from dbt_intacct.emulator import EmulatorAdmin
 from tests.resilience.dataset import (
     CUSTOMERS_YML,
     ENTRIES_ENTRY,
@@ -28,25 +27,6 @@ from tests.resilience.wiretap import Spoil, WireTap
 from tests.support.project import DbtProject
 
 pytestmark = pytest.mark.xdist_group("resilience_pending")
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(EmulatorConfig(port=0)) as running:
-        yield running
-
-
-@pytest.fixture
-def tap(server: EmulatorServer) -> Iterator[WireTap]:
-    server.admin.reset()
-    server.admin.clear_faults()
-    with WireTap(server.base_url) as running:
-        yield running
-
-
-@pytest.fixture
-def admin(server: EmulatorServer) -> EmulatorAdmin:
-    return server.admin
 
 
 @pytest.fixture

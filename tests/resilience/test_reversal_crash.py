@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from dbt_intacct.emulator import EmulatorAdmin, EmulatorConfig, EmulatorServer
+from dbt_intacct.emulator import EmulatorAdmin
 from tests.functional.test_reversals import LINES, MODEL, batches, by_reference, net, setup_entries
 from tests.resilience.processes import SyncProcess, build_released
 from tests.resilience.wiretap import Spoil, WireTap
@@ -32,25 +31,6 @@ MARKERS = {
     "new entry": b"<REFERENCENO>JE-2</REFERENCENO>",
 }
 CHANGED = LINES.replace(",1,6000,300.10,", ",1,6000,400.10,").replace(",3,2000,-300.30,", ",3,2000,-400.30,")
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(EmulatorConfig(port=0)) as running:
-        yield running
-
-
-@pytest.fixture
-def tap(server: EmulatorServer) -> Iterator[WireTap]:
-    server.admin.reset()
-    server.admin.clear_faults()
-    with WireTap(server.base_url) as running:
-        yield running
-
-
-@pytest.fixture
-def admin(server: EmulatorServer) -> EmulatorAdmin:
-    return server.admin
 
 
 @pytest.fixture
