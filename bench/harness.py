@@ -1,16 +1,24 @@
 """What every benchmark of issue 7 shares: a generated dbt project, the real commands, and the figures.
 
-A `BenchProject` is a throwaway dbt project on DuckDB (a file in a temporary directory) or Postgres (a
-fresh schema in database `test` on 127.0.0.1:5432) whose models generate their rows inside the warehouse
-(DuckDB `range()`, Postgres `generate_series`): customers, and journal entries of 2 to 20 lines. Sizes
-and the share of rows that changed are dbt vars, so one project serves every size. Commands run as
-subprocesses, exactly as a user runs them (`dbt run`, `dbt-intacct sync/plan`), under `/usr/bin/time -v`
-for their peak memory; figures are medians of several runs, printed against their target with the
-command that reproduces them.
+A `BenchProject` is a throwaway dbt project on DuckDB (a file in a temporary directory), Postgres (a
+fresh schema in database `test` on 127.0.0.1:5432) or Spark (dbt-spark's `session` method: a local
+SparkSession started by each command, with its warehouse directory and Derby metastore in the temporary
+directory) whose models generate their rows inside the warehouse (DuckDB and Spark `range()`, Postgres
+`generate_series`): customers, and journal entries of 2 to 20 lines. Sizes and the share of rows that
+changed are dbt vars, so one project serves every size. Commands run as subprocesses, exactly as a user
+runs them (`dbt run`, `dbt-intacct sync/plan`), under `/usr/bin/time -v` for their peak memory, with the
+Python process's own peak read from inside it (`PEAK_HOOK`) and its JVM's sampled from outside; figures
+are medians of several runs, printed against their target with the command that reproduces them.
+
+The embedded Derby metastore of a Spark project admits one JVM at a time: every Spark statement of a
+benchmark runs in a subprocess (dbt, dbt-intacct, bench/seed_state.py), one after the other, and the
+benchmark's own process never starts Spark.
 """
 
 from __future__ import annotations
 
+import atexit
+import dataclasses
 import json
 import os
 import re
@@ -21,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -32,7 +41,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"}
-WAREHOUSES = ("duckdb", "postgres")
+WAREHOUSES = ("duckdb", "postgres", "spark")
+# Spark's driver binds to loopback, not to the machine's first interface (nothing leaves this machine).
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 CUSTOMERS = "bench_customers"
 JOURNAL_ENTRIES = "bench_journal_entries"
 
@@ -44,24 +55,27 @@ CUSTOMERS_SQL = """\
 {%- set changed = var('bench_changed_pct', 0) | int -%}
 {%- set edit = var('bench_edit', 0) | int -%}
 {%- set prefix = var('bench_key_prefix', 'C') -%}
+{%- set text = 'string' if target.type == 'spark' else 'varchar' -%}
 with ids as (
   {%- if target.type == 'duckdb' %}
   select range as i from range({{ n }})
+  {%- elif target.type == 'spark' %}
+  select id as i from range({{ n }})
   {%- else %}
   select generate_series(0, {{ n - 1 }}) as i
   {%- endif %}
 )
 select
-  '{{ prefix }}' || lpad(cast(i as varchar), 8, '0') as customer_code,
-  'Customer ' || cast(i as varchar)
+  '{{ prefix }}' || lpad(cast(i as {{ text }}), 8, '0') as customer_code,
+  'Customer ' || cast(i as {{ text }})
     {%- if edit > 0 %} || case when i % 100 < {{ changed }} then ' (edit {{ edit }})' else '' end{% endif %}
     as customer_name,
-  'billing' || cast(i as varchar) || '@example.com' as billing_email,
-  '+1 555 ' || lpad(cast(i % 10000 as varchar), 4, '0') as phone,
-  cast(i as varchar) || ' Main Street' as street,
+  'billing' || cast(i as {{ text }}) || '@example.com' as billing_email,
+  '+1 555 ' || lpad(cast(i % 10000 as {{ text }}), 4, '0') as phone,
+  cast(i as {{ text }}) || ' Main Street' as street,
   case i % 4 when 0 then 'San Jose' when 1 then 'Zurich' when 2 then 'Paris' end as city,
   'CA' as state,
-  cast(95000 + i % 1000 as varchar) as postal_code,
+  cast(95000 + i % 1000 as {{ text }}) as postal_code,
   'United States' as country,
   i % 10 <> 0 as is_active,
   cast(((i * 37) % 1000000) / 100.0 as decimal(12, 2)) as credit_limit,
@@ -104,14 +118,18 @@ models:
 """
 
 # Journal entries: entry i has 2 + (7i mod 19) lines (2 to 20), the last one balancing the others.
-# DuckDB carries the lines as a LIST of STRUCTs, Postgres as jsonb, as users' models do.
+# DuckDB carries the lines as a LIST of STRUCTs, Spark as an ARRAY of STRUCTs, Postgres as jsonb, as users'
+# models do.
 JOURNAL_ENTRIES_SQL = """\
 {%- set n = var('bench_rows', 1000) | int -%}
 {%- set changed = var('bench_changed_pct', 0) | int -%}
 {%- set edit = var('bench_edit', 0) | int -%}
+{%- set text = 'string' if target.type == 'spark' else 'varchar' -%}
 with entries as (
   {%- if target.type == 'duckdb' %}
   select range as i, 2 + (range * 7) % 19 as line_count from range({{ n }})
+  {%- elif target.type == 'spark' %}
+  select id as i, 2 + (id * 7) % 19 as line_count from range({{ n }})
   {%- else %}
   select i, 2 + (i * 7) % 19 as line_count from generate_series(0, {{ n - 1 }}) as i
   {%- endif %}
@@ -123,25 +141,36 @@ raw_lines as (
   from entries e
   {%- if target.type == 'duckdb' %}
   join (select range as k from range(20)) ks on ks.k < e.line_count
+  {%- elif target.type == 'spark' %}
+  join (select id as k from range(20)) ks on ks.k < e.line_count
   {%- else %}
   join generate_series(0, 19) as k on k < e.line_count
   {%- endif %}
 ),
 lines as (
   select i, k,
-    case when k = line_count - 1 then '2000' else cast(6000 + (k % 3) * 100 as varchar) end as account,
+    case when k = line_count - 1 then '2000' else cast(6000 + (k % 3) * 100 as {{ text }}) end as account,
     case when k = line_count - 1 then -sum(amount) over (partition by i) else amount end as amount,
-    'accrual ' || cast(i as varchar) || '.' || cast(k as varchar) as memo
+    'accrual ' || cast(i as {{ text }}) || '.' || cast(k as {{ text }}) as memo
   from raw_lines
 )
 select
-  'JE' || lpad(cast(i as varchar), 8, '0') as entry_id,
+  'JE' || lpad(cast(i as {{ text }}), 8, '0') as entry_id,
+  {%- if target.type == 'spark' %}
+  date_add(cast('2024-05-01' as date), cast(i % 28 as integer)) as posting_date,
+  {%- else %}
   cast('2024-05-01' as date) + cast(i % 28 as integer) as posting_date,
-  'Accrual ' || cast(i as varchar)
+  {%- endif %}
+  'Accrual ' || cast(i as {{ text }})
     {%- if edit > 0 %} || case when i % 100 < {{ changed }} then ' (edit {{ edit }})' else '' end{% endif %}
     as title,
   {%- if target.type == 'duckdb' %}
   list(struct_pack(account := account, amount := amount, memo := memo) order by k) as lines
+  {%- elif target.type == 'spark' %}
+  transform(
+    array_sort(collect_list(struct(k, account, amount, memo))),
+    l -> named_struct('account', l.account, 'amount', l.amount, 'memo', l.memo)
+  ) as lines
   {%- else %}
   jsonb_agg(jsonb_build_object('account', account, 'amount', amount, 'memo', memo) order by k) as lines
   {%- endif %}
@@ -171,6 +200,52 @@ models:
                 DESCRIPTION: memo
 """
 
+
+SPARK_LOG_CONFIG = """\
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+"""
+
+
+def spark_session_parameters(home: Path) -> dict[str, str]:
+    """dbt-spark's `server_side_parameters` for a local SparkSession whose files all live under `home`.
+
+    dbt-spark's `session` method passes each to the SparkSession builder, after `enableHiveSupport()`;
+    each command (dbt, dbt-intacct) starts its own JVM with them. Two cores (the benchmark machines have
+    two), a small number of shuffle partitions for a million rows, Spark's other defaults (adaptive
+    execution, whole-stage code generation) as a user's session has them.
+    """
+    return {
+        "spark.master": "local[2]",
+        "spark.app.name": "dbt-intacct-bench",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.sql.shuffle.partitions": "4",
+        "spark.default.parallelism": "2",
+        "spark.driver.memory": "2g",
+        "spark.sql.warehouse.dir": str(home / "warehouse"),
+        # The embedded Derby metastore (one JVM at a time) and its log under the same directory.
+        "spark.hadoop.javax.jdo.option.ConnectionURL": (
+            f"jdbc:derby:;databaseName={home / 'metastore_db'};create=true"
+        ),
+        # Spark's own log at ERROR (log4j2.properties, written by BenchProject): not a warning per statement
+        # in every command's output.
+        "spark.driver.extraJavaOptions": (
+            f"-Dderby.system.home={home} -Dlog4j2.configurationFile=file:{home / 'log4j2.properties'}"
+        ),
+        # The models' tables in parquet (as the tool's own), not Hive text tables.
+        "spark.sql.legacy.createHiveTableByDefault": "false",
+        "spark.sql.ansi.enabled": "false",
+    }
+
+
 MODELS = {
     CUSTOMERS: (CUSTOMERS_SQL, CUSTOMERS_YML),
     JOURNAL_ENTRIES: (JOURNAL_ENTRIES_SQL, JOURNAL_ENTRIES_YML),
@@ -179,7 +254,14 @@ MODELS = {
 
 @dataclass(frozen=True)
 class CommandRun:
-    """One finished subprocess: wall time, peak resident memory, output, and run results if any."""
+    """One finished subprocess: wall time, peak memory, output, and run results if any.
+
+    Three peaks: `max_rss_mb` is what `/usr/bin/time -v` reports (the largest of the process and the
+    descendants it waited for, so on Spark possibly the JVM's); `own_peak_mb` is the Python process's own
+    high-water mark (VmHWM), read inside it just before it exits (`PEAK_HOOK`); `jvm_peak_mb` is the
+    largest high-water mark of the `java` processes under it (Spark's driver), sampled from outside every
+    0.2 s (0 when there was none).
+    """
 
     argv: tuple[str, ...]
     seconds: float
@@ -187,6 +269,8 @@ class CommandRun:
     output: str
     results: dict[str, Any] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase, from bench/phases.py
+    own_peak_mb: float = float("nan")
+    jvm_peak_mb: float = float("nan")
 
     def model(self, name: str) -> dict[str, Any]:
         """This model's entry in target/intacct_run_results.json."""
@@ -202,27 +286,139 @@ class BenchError(RuntimeError):
 
 _MAX_RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
 
+# A `sitecustomize` module, put on the PYTHONPATH of the commands the benchmarks run (and of nothing
+# else): when BENCH_PEAK_FILE is set, the Python process writes its own peak resident memory (VmHWM, in
+# kB) there when it exits, after its other exit handlers. The variable is taken out of the environment at
+# once, so that only the process the benchmark started writes the file, not its children (the JVM that
+# pyspark starts is not Python; dbt starts no Python child, but the rule keeps it simple).
+PEAK_HOOK = """\
+import atexit
+import os
+
+_peak_file = os.environ.pop("BENCH_PEAK_FILE", None)
+
+
+def _write_peak():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                with open(_peak_file, "w") as out:
+                    out.write(line.split()[1])
+                return
+
+
+if _peak_file:
+    atexit.register(_write_peak)  # registered first: runs last
+"""
+_hook_dir: Path | None = None
+
+
+def _peak_hook_dir() -> Path:
+    """A directory holding only the `sitecustomize` above, removed when the benchmark's process exits."""
+    global _hook_dir
+    if _hook_dir is None:
+        _hook_dir = Path(tempfile.mkdtemp(prefix="intacct-bench-hook-"))
+        (_hook_dir / "sitecustomize.py").write_text(PEAK_HOOK)
+        atexit.register(shutil.rmtree, _hook_dir, ignore_errors=True)
+    return _hook_dir
+
+
+def _status_kb(pid: int, field_name: str) -> int:
+    """A `kB` line of /proc/PID/status (0 once the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _descendants(root: int) -> list[tuple[int, str]]:
+    """(pid, command name) of every process under `root`, from /proc."""
+    children: dict[int, list[tuple[int, str]]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ')'.
+        name = text[text.find("(") + 1 : text.rfind(")")]
+        parent = int(text[text.rfind(")") + 2 :].split()[1])
+        children.setdefault(parent, []).append((int(entry), name))
+    found: list[tuple[int, str]] = []
+    todo = [root]
+    while todo:
+        for pid, name in children.get(todo.pop(), []):
+            found.append((pid, name))
+            todo.append(pid)
+    return found
+
+
+class _JvmSampler(threading.Thread):
+    """Samples the high-water mark of every `java` process under a process until stopped."""
+
+    def __init__(self, root: int, interval: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self.root = root
+        self.interval = interval
+        self.peaks: dict[int, int] = {}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(self.interval):
+            for pid, name in _descendants(self.root):
+                if name == "java":
+                    self.peaks[pid] = max(self.peaks.get(pid, 0), _status_kb(pid, "VmHWM"))
+
+    def peak_mb(self) -> float:
+        return max(self.peaks.values(), default=0) / 1024
+
 
 def run_command(
     argv: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None, check: bool = True
 ) -> CommandRun:
-    """Run a command under `/usr/bin/time -v`; its wall time is measured here, its peak RSS by `time`."""
+    """Run a command under `/usr/bin/time -v`; its wall time is measured here, its peak RSS by `time`.
+
+    A Python command also reports its own peak (`PEAK_HOOK`), and the JVM under it is sampled.
+    """
     full_env = {**os.environ, **(env or {})}
+    hook = str(_peak_hook_dir())
+    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (hook, full_env.get("PYTHONPATH", "")) if p)
     time_bin = shutil.which("time") or "/usr/bin/time"
-    started = time.perf_counter()
-    completed = subprocess.run(
-        [time_bin, "-v", *argv], cwd=cwd, env=full_env, capture_output=True, text=True, check=False
-    )
-    seconds = time.perf_counter() - started
-    found = _MAX_RSS.search(completed.stderr)
-    output = completed.stdout + _without_time_report(completed.stderr)
-    if check and completed.returncode != 0:
-        raise BenchError(f"`{shlex.join(argv)}` exited {completed.returncode}:\n{output[-4000:]}")
+    with tempfile.NamedTemporaryFile(prefix="intacct-bench-peak-", suffix=".kb") as peak_file:
+        full_env["BENCH_PEAK_FILE"] = peak_file.name
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [time_bin, "-v", *argv],
+            cwd=cwd,
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        sampler = _JvmSampler(process.pid)
+        sampler.start()
+        stdout, stderr = process.communicate()
+        seconds = time.perf_counter() - started
+        sampler.done.set()
+        sampler.join()
+        own = Path(peak_file.name).read_text().strip()
+    found = _MAX_RSS.search(stderr)
+    output = stdout + _without_time_report(stderr)
+    if check and process.returncode != 0:
+        raise BenchError(f"`{shlex.join(argv)}` exited {process.returncode}:\n{output[-4000:]}")
     return CommandRun(
         argv=tuple(argv),
         seconds=seconds,
         max_rss_mb=int(found.group(1)) / 1024 if found else float("nan"),
         output=output,
+        own_peak_mb=int(own) / 1024 if own else float("nan"),
+        jvm_peak_mb=sampler.peak_mb(),
     )
 
 
@@ -271,6 +467,17 @@ class BenchProject:
             (root / "models" / f"{model}.yml").write_text(yml)
         if warehouse == "duckdb":
             output: dict[str, Any] = {"type": "duckdb", "path": str(root / "bench.duckdb"), "threads": 1}
+        elif warehouse == "spark":
+            (root / "spark").mkdir()
+            (root / "spark" / "log4j2.properties").write_text(SPARK_LOG_CONFIG)
+            output = {
+                "type": "spark",
+                "method": "session",
+                "host": "NA",
+                "schema": self.schema,
+                "threads": 1,
+                "server_side_parameters": spark_session_parameters(root / "spark"),
+            }
         else:
             output = {
                 "type": "postgres",
@@ -287,7 +494,7 @@ class BenchProject:
     @property
     def state_schema(self) -> str:
         # The tool's default: <target schema>_intacct (DuckDB's target schema is `main`).
-        return f"{self.schema if self.warehouse == 'postgres' else 'main'}_intacct"
+        return f"{'main' if self.warehouse == 'duckdb' else self.schema}_intacct"
 
     def configure_intacct(self, endpoint: str, *, batch_size: int = 50, concurrency: int = 2) -> None:
         """Point intacct.yml at an emulator with the documented demo credentials."""
@@ -337,7 +544,7 @@ class BenchProject:
             raise BenchError(f"`{shlex.join(run.argv)}` wrote no run results:\n{run.output[-4000:]}")
         results = json.loads(results_path.read_text())
         timings = json.loads(phases_path.read_text()) if phases else {}
-        return CommandRun(run.argv, run.seconds, run.max_rss_mb, run.output, results, timings)
+        return dataclasses.replace(run, results=results, phases=timings)
 
     def adapter_startup(self) -> CommandRun:
         """The fixed cost of any command: interpreter, imports, dbt project and profile, adapter, connection.
@@ -357,10 +564,14 @@ class BenchProject:
     def seed_state(self, model: str, *, verify: bool = False) -> str:
         """Mark every row of `model` as synced, as a completed sync would; see bench/seed_state.py."""
         argv = [sys.executable, str(REPO / "bench" / "seed_state.py"), model, *self._dirs()]
-        return run_command([*argv, *(["--verify"] if verify else [])], cwd=self.root).output.strip()
+        output = run_command([*argv, *(["--verify"] if verify else [])], cwd=self.root).output
+        # Its last line says what it did (Spark's start-up prints a line or two of its own before it).
+        said = [line for line in output.splitlines() if "state rows" in line]
+        return said[-1] if said else output.strip()
 
     def drop(self) -> None:
-        """Drop the Postgres schemas this project created (DuckDB lives in the temporary directory)."""
+        """Drop the Postgres schemas this project created (DuckDB and Spark live in the temporary
+        directory)."""
         if self.warehouse != "postgres":
             return
         import psycopg2

@@ -1,10 +1,14 @@
-"""Every benchmark (issues 7 and 13), one after the other, with a PASS/FAIL line per script at the end.
+"""Every benchmark (issues 7, 13 and 15), one after the other, with a PASS/FAIL line per script at the end.
 
-    .venv/bin/python bench/run_all.py [--runs 3] [--no-postgres]   # the full figures (about 20 minutes)
+    .venv/bin/python bench/run_all.py [--runs 3] [--no-postgres] [--spark]  # the full figures (20 minutes)
     .venv/bin/python bench/run_all.py --quick                      # small sizes: do the scripts still work?
 
 --quick runs each script at small sizes on DuckDB, once: its figures say nothing about the targets. Each
 script prints its own figures, targets and the command that reruns it; see docs/performance.md.
+
+--spark adds Spark to the no-op resync and the 1% plan of the full run (side by side with DuckDB in the
+same run). It is an option because Spark is slow to measure: every command starts a JVM and takes about
+two minutes at a million rows, so the two scripts take about 35 minutes more. --quick stays on DuckDB.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def commands(quick: bool, runs: int, postgres: bool) -> list[tuple[str, list[str]]]:
+def commands(quick: bool, runs: int, postgres: bool, spark: bool = False) -> list[tuple[str, list[str]]]:
     """(name, arguments of `python bench/...`) for every benchmark."""
-    warehouses = ["--warehouse", "duckdb", *(["postgres"] if postgres else [])]
+    warehouses = ["--warehouse", "duckdb", *(["postgres"] if postgres else []), *(["spark"] if spark else [])]
     if quick:
         return [
             ("no-op resync", ["noop_resync.py", "--quick"]),
@@ -54,10 +58,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--no-postgres", action="store_true", help="DuckDB only")
+    parser.add_argument("--no-postgres", action="store_true", help="no Postgres")
+    parser.add_argument("--spark", action="store_true", help="Spark too (no-op, 1%% plan; not --quick)")
     args = parser.parse_args()
     summary = []
-    for name, argv in commands(args.quick, args.runs, postgres=not args.no_postgres):
+    for name, argv in commands(args.quick, args.runs, postgres=not args.no_postgres, spark=args.spark):
         started = time.perf_counter()
         code = subprocess.run(
             [sys.executable, str(REPO / "bench" / argv[0]), *argv[1:]], check=False
