@@ -707,6 +707,25 @@ def _number(value: float) -> str:
     return f"{value:.2f}"
 
 
+def ratio_figures(
+    figures: dict[str, dict[str, list[float]]],
+    over: str,
+    under: str,
+    rows: Sequence[tuple[str, str, float | None]],
+) -> list[Figure]:
+    """Figures of `over`'s medians divided by `under`'s, from the same run: one per (name, key, target)."""
+    label = {"postgres": "Postgres", "spark": "Spark", "duckdb": "DuckDB"}
+    return [
+        Figure(
+            f"{label[over]} / {label[under]}, {name} (medians)",
+            (statistics.median(figures[over][key]) / statistics.median(figures[under][key]),),
+            "x",
+            target,
+        )
+        for name, key, target in rows
+    ]
+
+
 def report(title: str, figures: Sequence[Figure], command: str, notes: Sequence[str] = ()) -> bool:
     """Print the figures with their targets and the command that reproduces them; True if all passed."""
     print(f"\n== {title}")

@@ -17,7 +17,6 @@ that runs Spark) under 600 MB; its times, the JVM's peak and its ratios to DuckD
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from bench.harness import (
     emulator_env,
     load_average,
     prepare_synced,
+    ratio_figures,
     report,
     rerun_command,
 )
@@ -129,27 +129,17 @@ def main() -> int:
             rerun_command("noop_resync.py", argv),
         )
     if "duckdb" in figures and "postgres" in figures:
-        ratios = [
-            Figure(
-                f"Postgres / DuckDB, {name} (medians)",
-                (statistics.median(figures["postgres"][key]) / statistics.median(figures["duckdb"][key]),),
-                "x",
-                POSTGRES_RATIO_TARGET,
-            )
-            for name, key in (("whole command", "whole"), ("diff", "diff"))
-        ]
+        rows = [("whole command", "whole", POSTGRES_RATIO_TARGET), ("diff", "diff", POSTGRES_RATIO_TARGET)]
+        ratios = ratio_figures(figures, "postgres", "duckdb", rows)
         ok &= report(f"{title}: Postgres against DuckDB", ratios, rerun_command("noop_resync.py", argv))
     if "duckdb" in figures and "spark" in figures:
         # No time target on Spark: its ratios to DuckDB are reported, from the same run.
-        ratios = [
-            Figure(
-                f"Spark / DuckDB, {name} (medians)",
-                (statistics.median(figures["spark"][key]) / statistics.median(figures["duckdb"][key]),),
-                "x",
-                None,
-            )
-            for name, key in (("whole command", "whole"), ("diff", "diff"), ("tool's own peak", "own"))
+        spark_rows: list[tuple[str, str, float | None]] = [
+            ("whole command", "whole", None),
+            ("diff", "diff", None),
+            ("tool's own peak", "own", None),
         ]
+        ratios = ratio_figures(figures, "spark", "duckdb", spark_rows)
         ok &= report(f"{title}: Spark against DuckDB", ratios, rerun_command("noop_resync.py", argv))
     return 0 if ok else 1
 

@@ -40,6 +40,7 @@ from bench.harness import (
     emulator_env,
     load_average,
     prepare_synced,
+    ratio_figures,
     report,
     rerun_command,
 )
@@ -163,35 +164,18 @@ def main() -> int:
     if "duckdb" in figures and "postgres" in figures:
         # The target is the plan's (the diff is a part of it, with no target of its own in the issue);
         # the diff's ratio is reported beside it.
-        ratios = [
-            Figure(
-                f"Postgres / DuckDB, {name} (medians)",
-                (statistics.median(figures["postgres"][key]) / statistics.median(figures["duckdb"][key]),),
-                "x",
-                target,
-            )
-            for name, key, target in (
-                ("plan beyond start-up", "beyond", POSTGRES_RATIO_TARGET),
-                ("  its diff", "diff", None),
-            )
-        ]
+        rows = [("plan beyond start-up", "beyond", POSTGRES_RATIO_TARGET), ("  its diff", "diff", None)]
+        ratios = ratio_figures(figures, "postgres", "duckdb", rows)
         ok &= report(f"{title}: Postgres against DuckDB", ratios, command)
     if "duckdb" in figures and "spark" in figures:
         # No time target on Spark: its ratios to DuckDB are reported, from the same run.
-        ratios = [
-            Figure(
-                f"Spark / DuckDB, {name} (medians)",
-                (statistics.median(figures["spark"][key]) / statistics.median(figures["duckdb"][key]),),
-                "x",
-                None,
-            )
-            for name, key in (
-                ("plan, whole command", "plan"),
-                ("plan beyond start-up", "beyond"),
-                ("  its diff", "diff"),
-                ("tool's own peak", "own"),
-            )
+        spark_rows: list[tuple[str, str, float | None]] = [
+            ("plan, whole command", "plan", None),
+            ("plan beyond start-up", "beyond", None),
+            ("  its diff", "diff", None),
+            ("tool's own peak", "own", None),
         ]
+        ratios = ratio_figures(figures, "spark", "duckdb", spark_rows)
         ok &= report(f"{title}: Spark against DuckDB", ratios, command)
     return 0 if ok else 1
 
